@@ -1,0 +1,27 @@
+# The two commands a newcomer runs: `make run` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+KB ?= var/kb
+
+.PHONY: setup run test ingest bench eval clean
+
+setup:
+	@bash scripts/setup.sh
+
+ingest: setup
+	$(BIN)/eventkb ingest --kb $(KB)
+
+run: ingest
+	$(BIN)/eventkb search "Combien d'énergie consomme une requête ChatGPT ?" --k 3 --kb $(KB)
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/bench_ingest_search.py
+
+eval: setup
+	$(BIN)/python benchmarks/eval_retrieval.py
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,1 @@
+"""The knowledge base: read what ingest built, search it, find quotes by person."""

@@ -1,0 +1,143 @@
+"""The knowledge base on disk: one SQLite file for documents, passages, people and references.
+
+Ingest writes a store once into a fresh build directory; everything else opens it read-only.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMAT = 1
+DB_FILE = "kb.sqlite"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT, format TEXT, file TEXT, sha256 TEXT,
+    url TEXT, language TEXT, pages INTEGER, empty_pages TEXT NOT NULL DEFAULT '[]', ingested INTEGER NOT NULL
+);
+CREATE TABLE people (
+    name TEXT PRIMARY KEY, role TEXT, organisation TEXT, title TEXT, initials TEXT, aliases TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE passages (
+    row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, document TEXT NOT NULL REFERENCES documents(id),
+    page INTEGER, line_start INTEGER, line_end INTEGER, section TEXT, speaker TEXT REFERENCES people(name),
+    text TEXT NOT NULL, embed_text TEXT NOT NULL
+);
+CREATE INDEX passages_speaker ON passages(speaker);
+CREATE INDEX passages_document ON passages(document);
+CREATE TABLE refs (
+    id INTEGER PRIMARY KEY, url TEXT NOT NULL, document TEXT NOT NULL, page INTEGER, line INTEGER,
+    target TEXT REFERENCES documents(id)
+);
+CREATE TABLE ref_passages (ref INTEGER NOT NULL REFERENCES refs(id), passage TEXT NOT NULL REFERENCES passages(id));
+"""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of source text with its exact locator."""
+
+    row: int
+    id: str
+    document: str
+    title: str
+    page: int | None
+    lines: tuple[int, int] | None
+    section: str | None
+    speaker: str | None
+    text: str
+    embed_text: str
+
+    def to_json(self, score: float | None = None) -> dict:
+        """The passage as the CLI and API show it."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "document": self.document,
+            "title": self.title,
+            "page": self.page,
+            "lines": list(self.lines) if self.lines else None,
+            "section": self.section,
+            "speaker": self.speaker,
+            "score": None if score is None else round(float(score), 6),
+        }
+
+    def locator(self) -> str:
+        """A short human locator: "panel-summary l.113-119" or "greenit-2019 p.12 l.3-9"."""
+        parts = [self.document]
+        if self.page is not None:
+            parts.append(f"p.{self.page}")
+        if self.lines:
+            first, last = self.lines
+            parts.append(f"l.{first}" if first == last else f"l.{first}-{last}")
+        return " ".join(parts)
+
+
+def create(path: Path) -> sqlite3.Connection:
+    """A new, empty store at `path`."""
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+    return conn
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """Open an existing store read-only, checking its format."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    if row is None or int(row[0]) != FORMAT:
+        conn.close()
+        from kb.errors import EventKBError
+
+        raise EventKBError(f"The knowledge base at {path.parent} has another format: run `eventkb ingest` to rebuild it.")
+    return conn
+
+
+_PASSAGE_SQL = """
+SELECT p.row, p.id, p.document, d.title, p.page, p.line_start, p.line_end, p.section, p.speaker, p.text, p.embed_text
+FROM passages p JOIN documents d ON d.id = p.document
+"""
+
+
+def _passage(row: sqlite3.Row) -> Passage:
+    lines = (row["line_start"], row["line_end"]) if row["line_start"] is not None else None
+    return Passage(row["row"], row["id"], row["document"], row["title"], row["page"], lines, row["section"], row["speaker"], row["text"], row["embed_text"])
+
+
+def all_passages(conn: sqlite3.Connection) -> list[Passage]:
+    """Every passage in row order (row = position in both indexes)."""
+    return [_passage(r) for r in conn.execute(_PASSAGE_SQL + " ORDER BY p.row")]
+
+
+def meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def people(conn: sqlite3.Connection) -> list[dict]:
+    """The people of the event, with their number of attributed passages."""
+    rows = conn.execute(
+        "SELECT pe.*, (SELECT COUNT(*) FROM passages pa WHERE pa.speaker = pe.name) AS passages FROM people pe ORDER BY pe.rowid"
+    )
+    return [{**dict(r), "aliases": json.loads(r["aliases"])} for r in rows]
+
+
+def documents(conn: sqlite3.Connection) -> list[dict]:
+    """The documents the event lists or that were ingested, with their passage and reference counts."""
+    rows = conn.execute(
+        "SELECT d.*, (SELECT COUNT(*) FROM passages p WHERE p.document = d.id) AS passages FROM documents d ORDER BY d.rowid"
+    )
+    return [{**dict(r), "empty_pages": json.loads(r["empty_pages"]), "ingested": bool(r["ingested"])} for r in rows]
+
+
+def references(conn: sqlite3.Connection) -> list[dict]:
+    """Every URL the sources cite, with the passages that cite it and the ingested document it points to."""
+    out = []
+    for r in conn.execute("SELECT * FROM refs ORDER BY id"):
+        cited_by = [x[0] for x in conn.execute("SELECT passage FROM ref_passages WHERE ref = ? ORDER BY rowid", (r["id"],))]
+        out.append({"url": r["url"], "document": r["document"], "page": r["page"], "line": r["line"], "target": r["target"], "cited_by": cited_by})
+    return out
