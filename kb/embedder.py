@@ -78,13 +78,31 @@ class SentenceTransformerEmbedder:
         return _normalise(np.vstack(parts))
 
 
+DEFAULT_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def embedder_spec(spec: str | None = None) -> str:
+    """The embedder asked for: `spec`, else $EVENTKB_EMBEDDER, else "default" (the bundled MiniLM)."""
+    return spec or os.environ.get("EVENTKB_EMBEDDER") or "default"
+
+
+def embedder_name(spec: str | None = None) -> str:
+    """The name the embedder will have once loaded, known without loading it."""
+    spec = embedder_spec(spec)
+    if spec == "fake":
+        return FakeEmbedder.name
+    if spec == "default":
+        return DEFAULT_NAME
+    return os.path.abspath(spec)
+
+
 def load_embedder(spec: str | None = None) -> Embedder:
-    """The embedder named by `spec` or $EVENTKB_EMBEDDER: "fake", a model directory, or the bundled default."""
-    spec = spec or os.environ.get("EVENTKB_EMBEDDER") or "default"
+    """Load the embedder named by `spec` (see embedder_spec): "fake", a model directory, or the bundled default."""
+    spec = embedder_spec(spec)
     if spec == "fake":
         return FakeEmbedder()
     if spec == "default":
         from kb.models import default_embedder_path
 
-        return SentenceTransformerEmbedder(str(default_embedder_path()), "sentence-transformers/all-MiniLM-L6-v2")
-    return SentenceTransformerEmbedder(spec, os.path.basename(os.path.normpath(spec)))
+        return SentenceTransformerEmbedder(str(default_embedder_path()), DEFAULT_NAME)
+    return SentenceTransformerEmbedder(spec, embedder_name(spec))

@@ -1,0 +1,392 @@
+"""Build a knowledge base from sources: load, structure, chunk, embed, index, then swap it in.
+
+The new build is written in a temporary directory beside the current one and becomes current by
+an atomic symlink swap at the very end, so a failed or interrupted ingest leaves the previous
+knowledge base untouched. Unchanged sources with unchanged settings rebuild nothing.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ingest import chunk as chunking
+from ingest.document import LoadedDocument, LoadError
+from ingest.event import MANIFEST as EVENT_MANIFEST
+from ingest.event import DocumentSpec, Event, load_event
+from ingest.pdf import load_pdf
+from ingest.structure import analyse
+from ingest.text import load_text
+from kb import store
+from kb.embedder import Embedder
+from kb.errors import EventKBError
+from kb.indexes import DenseIndex, KeywordIndex
+from kb.paths import BUNDLED_EVENT
+
+BUILD_FORMAT = 1
+SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "tokens": "fold+fr/en-snowball-v1"}
+SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".pdf": "pdf"}
+CURRENT = "current"
+BUILDS = "builds"
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Source:
+    path: Path
+    spec: DocumentSpec
+
+
+@dataclass
+class IngestResult:
+    status: str  # "built" or "unchanged"
+    build: Path
+    documents: int = 0
+    passages: int = 0
+    failures: list[str] = field(default_factory=list)
+    empty_pages: dict[str, list[int]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "document"
+
+
+def resolve_sources(paths: list[Path]) -> tuple[Event | None, list[Source], list[str]]:
+    """The event (if a folder with event.toml is given) and the files to ingest; unusable paths become failures."""
+    paths = paths or [BUNDLED_EVENT]
+    event: Event | None = None
+    files: list[Path] = []
+    failures: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            if (path / EVENT_MANIFEST).is_file():
+                if event is not None:
+                    raise EventKBError(f"Two event folders given ({event.folder} and {path}): ingest one event per knowledge base.")
+                event = load_event(path)
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and p.name != "README.md")
+            if not found and event is None:
+                failures.append(f"{path}: no .txt, .md or .pdf file in this folder")
+            files.extend(found)
+        elif path.is_file():
+            if path.suffix.lower() not in SUFFIXES:
+                failures.append(f"{path}: unsupported file type {path.suffix or '(none)'}; give a .txt, .md or .pdf file")
+            else:
+                files.append(path)
+        else:
+            failures.append(f"{path}: no such file or folder")
+
+    sources: list[Source] = []
+    taken = {d.id for d in event.documents} if event else set()
+    seen: set[Path] = set()
+    for path in files:
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        spec = event.document_for_file(path.name) if event else None
+        if spec is None:
+            base = _slug(path.stem)
+            doc_id, n = base, 2
+            while doc_id in taken:
+                doc_id, n = f"{base}-{n}", n + 1
+            taken.add(doc_id)
+            spec = DocumentSpec(doc_id, path.stem, path.name)
+        sources.append(Source(path, spec))
+    return event, sources, failures
+
+
+def _file_sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def build_key(event: Event | None, sources: list[Source], embedder_name: str) -> str:
+    """A hash of everything a build depends on; equal keys mean an identical knowledge base."""
+    material = {
+        "format": BUILD_FORMAT,
+        "store": store.FORMAT,
+        "settings": SETTINGS,
+        "embedder": embedder_name,
+        "event": event.manifest_sha256 if event else None,
+        "sources": sorted((s.spec.id, _file_sha256(s.path)) for s in sources),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def current_build(home: Path) -> Path | None:
+    """The directory of the knowledge base in use, or None if there is none yet."""
+    link = home / CURRENT
+    if link.is_symlink() or link.is_dir():
+        target = link.resolve()
+        if (target / MANIFEST).is_file():
+            return target
+    return None
+
+
+def read_manifest(build: Path) -> dict:
+    return json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+
+
+def _load(source: Source) -> LoadedDocument:
+    kind = SUFFIXES[source.path.suffix.lower()]
+    try:
+        return load_pdf(source.path) if kind == "pdf" else load_text(source.path)
+    except LoadError:
+        raise
+    except OSError as exc:
+        raise LoadError(f"{source.path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _cached_vectors(home: Path, embedder_name: str) -> dict[str, np.ndarray]:
+    """Vectors of the current build keyed by embedded text, to avoid re-embedding unchanged passages."""
+    build = current_build(home)
+    if build is None:
+        return {}
+    try:
+        if read_manifest(build).get("embedder", {}).get("name") != embedder_name:
+            return {}
+        conn = store.open_readonly(build / store.DB_FILE)
+        texts = [r[0] for r in conn.execute("SELECT embed_text FROM passages ORDER BY row")]
+        conn.close()
+        vectors = DenseIndex.load(build).vectors()
+    except Exception:  # a damaged old build only costs us the cache
+        return {}
+    return {hashlib.sha1(t.encode()).hexdigest(): v for t, v in zip(texts, vectors)}
+
+
+class _Progress:
+    """Prints "label: n/total" at most every few seconds."""
+
+    def __init__(self, label: str, every: float = 3.0) -> None:
+        self.label, self.every, self.last = label, every, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - self.last >= self.every:
+            self.last = now
+            _log(f"  {self.label}: {done}/{total}")
+
+
+def ingest(
+    paths: list[Path],
+    home: Path,
+    embedder_name: str,
+    load_embedder: Callable[[], Embedder],
+    log: Callable[[str], None] = _log,
+) -> IngestResult:
+    """Build the knowledge base for `paths` in `home`, or leave it as is when nothing changed."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".ingest.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EventKBError(f"Another ingest is running on {home}: wait for it to finish, then try again.") from None
+        return _ingest_locked(paths, home, embedder_name, load_embedder, log)
+
+
+def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        event, sources, failures = resolve_sources(paths)
+    except LoadError as exc:
+        raise EventKBError(str(exc)) from None
+    if not sources:
+        raise EventKBError("Nothing to ingest: give an event folder or .txt, .md or .pdf files.")
+    key = build_key(event, sources, embedder_name)
+    current = current_build(home)
+    if current is not None:
+        manifest = read_manifest(current)
+        if manifest.get("build_key") == key:
+            old_failures = manifest.get("failures", [])
+            for line in failures + old_failures:
+                log(f"error: {line}")
+            return IngestResult("unchanged", current, manifest["counts"]["documents"], manifest["counts"]["passages"], failures + old_failures)
+
+    # Load and structure every source; one bad file does not stop the others.
+    people = event.people if event else []
+    loaded: list[tuple[Source, LoadedDocument]] = []
+    chunks: list[chunking.Chunk] = []
+    refs: list[tuple[str, str, int | None, int, list[str]]] = []
+    empty_pages: dict[str, list[int]] = {}
+    notes: list[str] = []
+    for source in sources:
+        log(f"Reading {source.path.name}")
+        try:
+            doc = _load(source)
+        except LoadError as exc:
+            failures.append(str(exc))
+            log(f"error: {exc}")
+            continue
+        attributions = [a for a in (event.attributions if event else []) if a.document == source.spec.id]
+        structure = analyse(doc, people, attributions, detect_speakers="report" not in source.spec.kind)
+        block_chunks = [chunking.chunk_block(b, source.spec.id, source.spec.title) for b in structure.blocks]
+        for ref in structure.references:
+            cited = [c.id for i in ref.cites for c in block_chunks[i]]
+            refs.append((ref.url, source.spec.id, ref.page, ref.line, cited))
+        doc_chunks = [c for group in block_chunks for c in group]
+        chunks.extend(doc_chunks)
+        loaded.append((source, doc))
+        notes.extend(doc.notes)
+        if doc.empty_pages:
+            empty_pages[source.spec.id] = doc.empty_pages
+            log(f"  {source.path.name}: no extractable text on page(s) {', '.join(map(str, doc.empty_pages))}")
+        log(f"  {len(doc.pages)} page(s), {len(doc_chunks)} passages")
+    for note in notes:
+        log(f"note: {note}")
+    timings["load"] = time.perf_counter() - started
+
+    # Duplicate ids can only come from identical text at an identical place: keep the first.
+    unique: dict[str, chunking.Chunk] = {}
+    for c in chunks:
+        unique.setdefault(c.id, c)
+    chunks = list(unique.values())
+
+    # Embed, reusing vectors of passages whose embedded text is unchanged.
+    t0 = time.perf_counter()
+    cache = _cached_vectors(home, embedder_name)
+    digests = [hashlib.sha1(c.embed_text.encode()).hexdigest() for c in chunks]
+    missing = [i for i, d in enumerate(digests) if d not in cache]
+    embedder = None
+    dim = next(iter(cache.values())).shape[0] if cache else 0
+    if missing or not chunks:
+        log("Loading the embedding model")
+        embedder = load_embedder()
+        dim = embedder.dim
+        timings["model_load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        log(f"Embedding {len(missing)} passages ({len(chunks) - len(missing)} unchanged)")
+        fresh = embedder.embed([chunks[i].embed_text for i in missing], progress=_Progress("embedded"))
+        for i, vector in zip(missing, fresh):
+            cache[digests[i]] = vector
+    vectors = np.vstack([cache[d] for d in digests]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
+    timings["embed"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    builds = home / BUILDS
+    builds.mkdir(exist_ok=True)
+    for stale in builds.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    try:
+        _write_build(tmp, event, sources, loaded, chunks, refs, vectors)
+        manifest = {
+            "format": BUILD_FORMAT,
+            "build_key": key,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "event": event.to_json() if event else None,
+            "embedder": {"name": embedder_name, "dim": int(vectors.shape[1]) if len(vectors) else dim},
+            "settings": SETTINGS,
+            "sources": [{"path": str(s.path), "document": s.spec.id, "sha256": d.sha256} for s, d in loaded],
+            "failures": failures,
+            "empty_pages": empty_pages,
+            "counts": {"documents": len(loaded), "passages": len(chunks), "references": len(refs)},
+        }
+        _write_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        _fsync_dir(tmp)
+        final = builds / key[:16]
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        _swap_current(home, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in builds.iterdir():
+        if old != final and not old.name.startswith(".tmp-"):
+            shutil.rmtree(old, ignore_errors=True)
+    timings["write"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - started
+    return IngestResult("built", final, len(loaded), len(chunks), failures, empty_pages, timings)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(directory: Path) -> None:
+    for path in [*directory.rglob("*"), directory]:
+        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+        fd = os.open(path, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _swap_current(home: Path, target: Path) -> None:
+    """Point home/current at `target` in one atomic rename."""
+    link = home / CURRENT
+    tmp = home / f".{CURRENT}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, home), tmp)
+    os.replace(tmp, link)
+    _fsync_dir_only(home)
+
+
+def _fsync_dir_only(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_build(directory: Path, event, sources, loaded, chunks, refs, vectors) -> None:
+    conn = store.create(directory / store.DB_FILE)
+    with conn:
+        if event:
+            conn.execute("INSERT INTO meta VALUES ('event', ?)", (json.dumps(event.to_json(), ensure_ascii=False),))
+            conn.executemany(
+                "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
+                [(p.name, p.role, p.organisation, p.title, p.initials, json.dumps(list(p.aliases), ensure_ascii=False)) for p in event.people],
+            )
+        ingested = {s.spec.id: (s, d) for s, d in loaded}
+        specs = list(event.documents) if event else []
+        specs += [s.spec for s in sources if s.spec not in specs]
+        for spec in specs:
+            pair = ingested.get(spec.id)
+            doc = pair[1] if pair else None
+            conn.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    spec.id, spec.title, spec.kind, doc.format if doc else None, pair[0].path.name if pair else spec.file,
+                    doc.sha256 if doc else None, spec.url, spec.language,
+                    len(doc.pages) if doc and doc.format == "pdf" else None,
+                    json.dumps(doc.empty_pages if doc else []), 1 if doc else 0,
+                ),
+            )
+        conn.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(row, c.id, c.document, c.page, c.first_line, c.last_line, c.section, c.speaker, c.text, c.embed_text) for row, c in enumerate(chunks)],
+        )
+        by_url = {spec.url: spec.id for spec in specs if spec.url}
+        for url, document, page, line, cited in refs:
+            cur = conn.execute("INSERT INTO refs (url, document, page, line, target) VALUES (?, ?, ?, ?, ?)", (url, document, page, line, by_url.get(url)))
+            conn.executemany("INSERT INTO ref_passages VALUES (?, ?)", [(cur.lastrowid, pid) for pid in cited])
+    conn.close()
+    DenseIndex.build(vectors).save(directory)
+    KeywordIndex.build([c.embed_text for c in chunks]).save(directory)

@@ -1,0 +1,136 @@
+"""Open a built knowledge base and search it: hybrid BM25 + dense search, filters, quotes by person.
+
+Loads the store and both indexes once; the embedder is loaded on the first dense query only.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb import store
+from kb.embedder import Embedder, embedder_name, load_embedder
+from kb.errors import EventKBError
+from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
+from kb.people import resolve
+from kb.query import expand
+from kb.textnorm import fold, tokens
+
+CANDIDATES = 50
+MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: store.Passage
+    score: float
+
+    def to_json(self) -> dict:
+        return self.passage.to_json(self.score)
+
+
+class KnowledgeBase:
+    """A read-only knowledge base directory (the `current` build of a KB home)."""
+
+    def __init__(self, build: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> None:
+        self.build = build
+        self.manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        wanted = embedder.name if embedder else embedder_name(embedder_spec)
+        built_with = self.manifest["embedder"]["name"]
+        if wanted != built_with:
+            raise EventKBError(
+                f"This knowledge base was built with the embedder {built_with!r} but {wanted!r} is configured: run `eventkb ingest` again."
+            )
+        self.conn = store.open_readonly(build / store.DB_FILE)
+        self.passages = store.all_passages(self.conn)
+        self.by_id = {p.id: p for p in self.passages}
+        self.dense = DenseIndex.load(build)
+        self.keyword = KeywordIndex.load(build, len(self.passages))
+        self._embedder = embedder
+        self._embedder_spec = embedder_spec
+        self._lock = threading.Lock()
+        raw_event = store.meta(self.conn, "event")
+        self.event = json.loads(raw_event) if raw_event else None
+        self.people = store.people(self.conn)
+
+    @classmethod
+    def open(cls, home: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> "KnowledgeBase":
+        """The current build of the KB home `home`, with a clear error if there is none."""
+        from ingest.pipeline import current_build
+
+        build = current_build(home)
+        if build is None:
+            raise EventKBError(f"No knowledge base in {home}: run `eventkb ingest` first.")
+        return cls(build, embedder, embedder_spec)
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self._embedder_spec)
+            return self._embedder
+
+    def documents(self) -> list[dict]:
+        return store.documents(self.conn)
+
+    def references(self) -> list[dict]:
+        return store.references(self.conn)
+
+    def person(self, name: str) -> dict:
+        return resolve(name, self.people)
+
+    def _rows(self, speaker: str | None, document: str | None, section: str | None) -> set[int] | None:
+        if not (speaker or document or section):
+            return None
+        name = self.person(speaker)["name"] if speaker else None
+        if document and document not in {d["id"] for d in self.documents()}:
+            ids = ", ".join(d["id"] for d in self.documents() if d["ingested"])
+            raise EventKBError(f"No document {document!r} in this knowledge base; the documents are: {ids}.")
+        wanted_section = fold(section) if section else None
+        return {
+            p.row
+            for p in self.passages
+            if (name is None or p.speaker == name)
+            and (document is None or p.document == document)
+            and (wanted_section is None or wanted_section in fold(p.section or ""))
+        }
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        speaker: str | None = None,
+        document: str | None = None,
+        section: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
+        """The k passages that best match `query`, best first, within the filters."""
+        if mode not in MODES:
+            raise EventKBError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
+        if not query.strip():
+            raise EventKBError("The query is empty: type a few words to search for.")
+        rows = self._rows(speaker, document, section)
+        rankings: list[list[tuple[int, float]]] = []
+        if mode in ("hybrid", "bm25"):
+            rankings.append(self.keyword.search(expand(tokens(query)), CANDIDATES, rows))
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed([query])[0]
+            rankings.append(self.dense.search(vector, CANDIDATES, rows))
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion([[row for row, _ in r] for r in rankings])
+        else:
+            fused = rankings[0]
+        return [Hit(self.passages[row], score) for row, score in fused[:k]]
+
+    def quotes(self, speaker: str, query: str | None = None, k: int | None = None) -> tuple[dict, list[Hit]]:
+        """What one person said: every passage attributed to them, in document order or ranked by `query`."""
+        person = self.person(speaker)
+        if query and query.strip():
+            limit = k or len(self.passages)
+            return person, self.search(query, k=limit, speaker=person["name"])
+        mine = [Hit(p, 1.0) for p in self.passages if p.speaker == person["name"]]
+        return person, mine[:k] if k else mine
+
+    def close(self) -> None:
+        self.conn.close()
