@@ -14,10 +14,12 @@ from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
 from kb.people import resolve
-from kb.query import expand
-from kb.textnorm import fold, tokens
+from kb.query import keyword_tokens
+from kb.textnorm import fold
 
 CANDIDATES = 50
+DENSE_EXTRA = 5  # dense-only candidates added to the keyword candidates in hybrid mode
+DENSE_WEIGHT = 0.5  # weight of the dense ranking in reciprocal rank fusion
 MODES = ("hybrid", "bm25", "dense")
 
 
@@ -50,6 +52,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._embedder_spec = embedder_spec
         self._lock = threading.Lock()
+        self.expand = True  # cross-language query expansion for BM25
         raw_event = store.meta(self.conn, "event")
         self.event = json.loads(raw_event) if raw_event else None
         self.people = store.people(self.conn)
@@ -111,17 +114,19 @@ class KnowledgeBase:
         if not query.strip():
             raise EventKBError("The query is empty: type a few words to search for.")
         rows = self._rows(speaker, document, section)
-        rankings: list[list[tuple[int, float]]] = []
-        if mode in ("hybrid", "bm25"):
-            rankings.append(self.keyword.search(expand(tokens(query)), CANDIDATES, rows))
-        if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed([query])[0]
-            rankings.append(self.dense.search(vector, CANDIDATES, rows))
-        if mode == "hybrid":
-            fused = reciprocal_rank_fusion([[row for row, _ in r] for r in rankings])
+        if mode == "dense":
+            ranked = self.dense.search(self.embedder.embed([query])[0], max(k, CANDIDATES), rows)
         else:
-            fused = rankings[0]
-        return [Hit(self.passages[row], score) for row, score in fused[:k]]
+            ranked = self.keyword.search(keyword_tokens(query, self.expand), max(k, CANDIDATES), rows)
+            if mode == "hybrid" and ranked:
+                # The embedder is English-only and weak on French text: it re-ranks the keyword
+                # candidates (plus its own few best) rather than bringing in its whole top list.
+                vector = self.embedder.embed([query])[0]
+                dense = self.dense.search(vector, DENSE_EXTRA, rows)
+                pool = {row for row, _ in ranked} | {row for row, _ in dense}
+                by_dense = self.dense.search(vector, len(pool), pool)
+                ranked = reciprocal_rank_fusion([[row for row, _ in ranked], [row for row, _ in by_dense]], weights=[1.0, DENSE_WEIGHT])
+        return [Hit(self.passages[row], score) for row, score in ranked[:k]]
 
     def quotes(self, speaker: str, query: str | None = None, k: int | None = None) -> tuple[dict, list[Hit]]:
         """What one person said: every passage attributed to them, in document order or ranked by `query`."""

@@ -1,7 +1,48 @@
-"""Query handling for keyword search: (for now) the query's own tokens."""
+"""Query rewriting for keyword search: cross-language expansion from a small bilingual glossary.
+
+The embedder is English-only and the sources are mostly French, so BM25 carries French and
+cross-language questions; expanding the query with the glossary's equivalents closes most of the gap.
+"""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from pathlib import Path
 
-def expand(query_tokens: list[str]) -> list[str]:
-    """The tokens BM25 searches with."""
-    return query_tokens
+from kb.textnorm import fold, tokens
+
+GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
+
+
+@lru_cache(maxsize=1)
+def _groups() -> list[tuple[re.Pattern, list[str]]]:
+    groups = []
+    for raw in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        terms = [t.strip() for t in raw.split("|") if t.strip()]
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(fold(t)) for t in sorted(terms, key=len, reverse=True)) + r")\b")
+        groups.append((pattern, terms))
+    return groups
+
+
+def expansions(query: str) -> list[str]:
+    """The glossary terms equivalent to terms found in `query` (not including what the query already has)."""
+    folded = fold(query).replace("’", "'")
+    added: list[str] = []
+    for pattern, terms in _groups():
+        if pattern.search(folded):
+            added.extend(t for t in terms if not re.search(r"\b" + re.escape(fold(t)) + r"\b", folded))
+    return added
+
+
+OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents
+
+
+def keyword_tokens(query: str, expand: bool = True) -> list[str]:
+    """The tokens BM25 searches with: the query's own (repeated OWN_WEIGHT times), then glossary equivalents once."""
+    own = tokens(query)
+    if not expand:
+        return own
+    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query)))) if t not in own]
+    return own * OWN_WEIGHT + extra
