@@ -19,7 +19,7 @@ MAX_BYTES = 200 * 1024 * 1024
 # Running headers and footers sit in the first or last lines of a page.
 _EDGE = 3
 _HYPHENATED = re.compile(r"(\w)-$")
-_NEXT_WORD = re.compile(r"^([a-zà-ÿœæ][\w’'-]*)(.*)$")
+_NEXT_WORD = re.compile(r"^([a-zà-ÿœæ][\w’'-]*[.,;:!?)»]*)(.*)$")
 _DIGITS = re.compile(r"\d+")
 
 

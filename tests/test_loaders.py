@@ -1,0 +1,160 @@
+"""Text and PDF loaders: line and page numbers, normalisation, and one clear error per bad file."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfWriter
+
+from ingest.document import LoadError, Line
+from ingest.pdf import join_hyphenations, load_pdf, normalise, running_lines
+from ingest.text import load_text
+from tests.conftest import SUMMARY, report
+
+
+def test_text_keeps_line_numbers_exactly():
+    doc = load_text(SUMMARY)
+    lines = {ln.number: ln.text for ln in doc.pages[0].lines}
+    assert lines[4].startswith("RESUME DES DISCUSSIONS DU PANEL")
+    assert lines[113].startswith("« Baby shark » sur Youtube, c’est plus de 14 millards de vues")
+    assert doc.pages[0].number is None
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ("héllo\nwörld".encode("utf-8"), "héllo"),
+        ("\ufeffhéllo\nwörld".encode("utf-8"), "héllo"),
+        ("héllo\nwörld".encode("latin-1"), "héllo"),
+    ],
+)
+def test_text_encodings(tmp_path, data, expected):
+    path = tmp_path / "a.txt"
+    path.write_bytes(data)
+    doc = load_text(path)
+    assert doc.pages[0].lines[0].text == expected
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [(b"", "empty"), (b"  \n\n", "empty"), (b"\x00\x01\x02binary", "not a text file"), (b"ok \x81\x8d\x8f\x90\x9d text", "unreadable encoding")],
+)
+def test_bad_text_files(tmp_path, data, reason):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(data)
+    with pytest.raises(LoadError, match=reason) as info:
+        load_text(path)
+    assert str(path) in str(info.value)
+
+
+def _pdf_bytes(encrypt: str | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if encrypt:
+        writer.encrypt(encrypt)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"this is not a pdf at all", "not a PDF"),
+        (b"%PDF-1.7\n%garbage with no objects at all", "corrupt or truncated|no pages"),
+        (_pdf_bytes(encrypt="secret"), "encrypted"),
+        (_pdf_bytes(), "no page has extractable text"),
+    ],
+)
+def test_bad_pdfs_get_one_clear_reason(tmp_path, data, reason):
+    path = tmp_path / "bad.pdf"
+    path.write_bytes(data)
+    with pytest.raises(LoadError, match=reason) as info:
+        load_pdf(path)
+    assert str(info.value).startswith(str(path))
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_real_pdf_is_reported(tmp_path):
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(report("luccioni2022.pdf").read_bytes()[:20000])
+    with pytest.raises(LoadError, match="corrupt or truncated|no page has extractable text"):
+        load_pdf(path)
+
+
+def test_normalise_ligatures_spaces_and_math_italics():
+    assert normalise("eﬃcient ﬁeld\u00a0: 𝐶𝑂2𝑒𝑞") == "efficient field : CO2eq"
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        (["the consump-", "tion of energy"], ["the consumption", "of energy"]),
+        (["Royaume-", "Uni"], ["Royaume-", "Uni"]),  # a capital: a real compound, not a line-end hyphen
+        (["pages 3-", "5"], ["pages 3-", "5"]),
+        (["a consomma-", "tion."], ["a consommation.", ""]),
+    ],
+)
+def test_join_hyphenations(lines, expected):
+    joined = join_hyphenations([Line(i, t) for i, t in enumerate(lines, start=1)])
+    assert [ln.text for ln in joined] == expected
+    assert [ln.number for ln in joined] == list(range(1, len(lines) + 1))
+
+
+def test_running_lines_found_on_most_pages():
+    pages = [["REPORT 2019 - page %d" % n, f"body {n}", f"text {n}", str(n)] for n in range(1, 7)]
+    running = running_lines(pages)
+    assert "report # - page #" in running
+    assert "text 1" not in running
+
+
+@pytest.fixture(scope="module")
+def real_pdfs():
+    return {name: load_pdf(report(name)) for name in ["greenit2019_EENM_rapport.pdf", "luccioni2022.pdf", "luccioni2023.pdf", "shiftproject2018_lean_ict_sobriete_numerique_v8.pdf"]}
+
+
+def _text(doc) -> str:
+    return "\n".join(ln.text for page in doc.pages for ln in page.lines)
+
+
+def test_real_pdfs_page_numbers(real_pdfs):
+    assert [len(d.pages) for d in real_pdfs.values()] == [40, 10, 21, 88]
+    for doc in real_pdfs.values():
+        assert [p.number for p in doc.pages] == list(range(1, len(doc.pages) + 1))
+    bloom = real_pdfs["luccioni2022.pdf"]
+    page1 = " ".join(ln.text for ln in bloom.pages[0].lines)
+    assert "24.7 tonnes of CO2eq" in page1
+
+
+def test_real_pdfs_have_no_ligatures_and_no_math_italics(real_pdfs):
+    for doc in real_pdfs.values():
+        text = _text(doc)
+        assert not any(ch in text for ch in "ﬁﬂﬀﬃﬄ"), doc.path.name
+        assert "𝐶" not in text and "\u00a0" not in text
+    assert "sufficient information" in _text(real_pdfs["luccioni2022.pdf"])
+    assert "CO2eq" in _text(real_pdfs["luccioni2023.pdf"])
+
+
+def test_real_pdfs_hyphenations_joined(real_pdfs):
+    text = _text(real_pdfs["greenit2019_EENM_rapport.pdf"])
+    assert not [ln for page in real_pdfs["greenit2019_EENM_rapport.pdf"].pages for ln in page.lines if ln.text.endswith("-") and ln.text[-2:-1].islower()]
+    lean = _text(real_pdfs["shiftproject2018_lean_ict_sobriete_numerique_v8.pdf"])
+    assert "consomma-\ntion" not in lean and "consomma-\ntion" not in text
+
+
+def test_running_headers_and_footers_removed(real_pdfs):
+    greenit = _text(real_pdfs["greenit2019_EENM_rapport.pdf"])
+    assert "Version 2.0 - Septembre 2019 - GreenIT.fr" not in greenit
+    lean = _text(real_pdfs["shiftproject2018_lean_ict_sobriete_numerique_v8.pdf"])
+    assert "RAPPORT / LEAN ICT : POUR UNE SOBRIÉTE NUMÉRIQUE" not in lean
+
+
+def test_pages_without_text_are_reported(real_pdfs):
+    assert real_pdfs["shiftproject2018_lean_ict_sobriete_numerique_v8.pdf"].empty_pages == [5, 86]
+    assert real_pdfs["greenit2019_EENM_rapport.pdf"].empty_pages == []
+
+
+def test_outline_gives_headings_on_pages(real_pdfs):
+    headings = real_pdfs["luccioni2022.pdf"].headings
+    assert headings and headings[0].title == "1 Introduction" and headings[0].page == 1

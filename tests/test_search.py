@@ -1,0 +1,91 @@
+"""Search, filters, fusion, query expansion and quotes on the bundled event, with the fake embedder."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb.embedder import FakeEmbedder
+from kb.errors import EventKBError
+from kb.indexes import reciprocal_rank_fusion
+from kb.knowledge import KnowledgeBase
+from kb.people import resolve
+from kb.query import expansions, keyword_tokens
+from kb.textnorm import fold, tokens
+from tests.conftest import EVENT
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    home = tmp_path_factory.mktemp("kb")
+    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
+    return KnowledgeBase.open(home, embedder=FakeEmbedder())
+
+
+def test_rrf_hand_worked():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]], k=60)
+    scores = dict(fused)
+    assert [item for item, _ in fused] == [1, 3, 2]
+    assert scores[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert scores[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert reciprocal_rank_fusion([[5], [6]], weights=[1.0, 0.5])[0][0] == 5
+
+
+def test_tokens_fold_accents_and_stem_both_languages():
+    assert fold("Énergie ÉLECTRIQUE") == "energie electrique"
+    assert "consomm" in tokens("consommation") and "2,9" in tokens("2,9 Wh")
+    assert "le" not in tokens("le la les the")
+
+
+def test_expansion_crosses_languages():
+    assert "data centre" in expansions("Combien de centres de données ?")
+    assert "électricité" in expansions("How much electricity?")
+    assert keyword_tokens("Irlande", expand=False) == tokens("Irlande")
+    assert set(tokens("Ireland")) <= set(keyword_tokens("Irlande"))
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_search_modes_return_ranked_passages(kb, mode):
+    hits = kb.search("Baby shark vidéo YouTube vues", k=3, mode=mode)
+    assert 1 <= len(hits) <= 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_search_finds_the_passage(kb):
+    hits = kb.search("Combien de vues pour la vidéo Baby shark ?", k=3)
+    assert "14 millards de vues" in hits[0].passage.text
+    assert hits[0].passage.lines[0] == 113 and hits[0].passage.speaker == "Xavier Marichal"
+
+
+def test_filters(kb):
+    hits = kb.search("énergie", k=20, speaker="FB")
+    assert hits and {h.passage.speaker for h in hits} == {"Fabrice Brion"}
+    hits = kb.search("énergie", k=20, section="conclusions")
+    assert hits and all("CONCLUSIONS" in h.passage.section for h in hits)
+    assert kb.search("énergie", k=5, document="panel-summary")
+    with pytest.raises(EventKBError, match="No document 'nope'"):
+        kb.search("énergie", document="nope")
+    with pytest.raises(EventKBError, match="empty"):
+        kb.search("   ")
+
+
+@pytest.mark.parametrize("query", ["Xavier Marichal", "marichal", "XM", "xm", "Xavier", "MARICHAL"])
+def test_person_found_by_any_form(kb, query):
+    assert kb.person(query)["name"] == "Xavier Marichal"
+
+
+def test_person_accents_and_unknown():
+    people = [{"name": "Benoît Simon", "role": "intro", "initials": "BS", "aliases": []}, {"name": "Jules Delcon", "role": "x", "initials": "JD", "aliases": []}]
+    assert resolve("benoit simon", people)["name"] == "Benoît Simon"
+    with pytest.raises(EventKBError, match="No one called 'Bob'.*Benoît Simon \\(intro\\), Jules Delcon"):
+        resolve("Bob", people)
+
+
+def test_quotes_only_the_persons_passages(kb):
+    person, hits = kb.quotes("RS")
+    assert person["name"] == "Roald Sieberath"
+    assert hits and all(h.passage.speaker == "Roald Sieberath" for h in hits)
+    lines = [h.passage.lines[0] for h in hits]
+    assert lines == sorted(lines)  # document order without a query
+    _, ranked = kb.quotes("Roald", "films personnalisés", k=2)
+    assert len(ranked) <= 2 and all(h.passage.speaker == "Roald Sieberath" for h in ranked)
+    assert kb.quotes("Steve Tumson")[1] == []
