@@ -63,7 +63,7 @@ def test_quotes_attribution(kb):
 
 def test_reports_are_searchable_by_page(kb):
     hits = kb.search("Jean Zay computer cluster IDRIS", k=3, document="bloom-carbon-2022")
-    assert hits[0].passage.page == 2 and "Jean Zay" in hits[0].passage.text
+    assert any(h.passage.page == 2 and "Jean Zay computer cluster of IDRIS" in " ".join(h.passage.text.split()) for h in hits)
     hits = kb.search("34 milliards d'équipements 4,1 milliards d'utilisateurs", k=3, document="greenit-2019")
     assert any(h.passage.page in (8, 9) for h in hits)
 
