@@ -174,14 +174,14 @@ def _cached_vectors(home: Path, embedder_name: str) -> dict[str, np.ndarray]:
 class _Progress:
     """Prints "label: n/total" at most every few seconds."""
 
-    def __init__(self, label: str, every: float = 3.0) -> None:
-        self.label, self.every, self.last = label, every, 0.0
+    def __init__(self, label: str, log: Callable[[str], None], every: float = 3.0) -> None:
+        self.label, self.log, self.every, self.last = label, log, every, 0.0
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if done == total or now - self.last >= self.every:
             self.last = now
-            _log(f"  {self.label}: {done}/{total}")
+            self.log(f"  {self.label}: {done}/{total}")
 
 
 def ingest(
@@ -273,7 +273,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
         timings["model_load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"Embedding {len(missing)} passages ({len(chunks) - len(missing)} unchanged)")
-        fresh = embedder.embed([chunks[i].embed_text for i in missing], progress=_Progress("embedded"))
+        fresh = embedder.embed([chunks[i].embed_text for i in missing], progress=_Progress("embedded", log))
         for i, vector in zip(missing, fresh):
             cache[digests[i]] = vector
     vectors = np.vstack([cache[d] for d in digests]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
