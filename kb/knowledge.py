@@ -19,7 +19,7 @@ from kb.textnorm import fold
 
 CANDIDATES = 50
 DENSE_EXTRA = 5  # dense-only candidates added to the keyword candidates in hybrid mode
-DENSE_WEIGHT = 0.5  # weight of the dense ranking in reciprocal rank fusion
+DENSE_WEIGHT = 0.3  # weight of the dense ranking in reciprocal rank fusion
 MODES = ("hybrid", "bm25", "dense")
 
 
