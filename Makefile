@@ -1,7 +1,6 @@
 # The two commands a newcomer runs: `make run` and `make test`.
 VENV := .venv
 BIN := $(VENV)/bin
-KB ?= var/kb
 
 .PHONY: setup run test ingest bench eval clean
 
@@ -9,10 +8,10 @@ setup:
 	@bash scripts/setup.sh
 
 ingest: setup
-	$(BIN)/eventkb ingest --kb $(KB)
+	$(BIN)/eventkb ingest
 
 run: ingest
-	$(BIN)/eventkb search "Combien d'énergie consomme une requête ChatGPT ?" --k 3 --kb $(KB)
+	$(BIN)/eventkb search "Combien d'énergie consomme une requête ChatGPT ?" --k 3
 
 test: setup
 	$(BIN)/python -m pytest
@@ -24,4 +23,4 @@ eval: setup
 	$(BIN)/python benchmarks/eval_retrieval.py
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV)  # the knowledge base itself is in $$EVENTKB_HOME or ~/.local/share/eventkb
