@@ -11,7 +11,7 @@ ingest: setup
 	$(BIN)/eventkb ingest
 
 run: ingest
-	$(BIN)/eventkb search "Combien d'énergie consomme une requête ChatGPT ?" --k 3
+	$(BIN)/eventkb search "Combien de Wh pour une requête ChatGPT comparée à une recherche Google ?" --k 3
 
 test: setup
 	$(BIN)/python -m pytest
