@@ -326,8 +326,9 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _fsync_dir(directory: Path) -> None:
-    for path in [*directory.rglob("*"), directory]:
+def _fsync_dir(directory: Path, recursive: bool = True) -> None:
+    """Flush a directory (and, by default, everything under it) to disk."""
+    for path in [*(directory.rglob("*") if recursive else []), directory]:
         flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
         fd = os.open(path, flags)
         try:
@@ -344,15 +345,7 @@ def _swap_current(home: Path, target: Path) -> None:
         tmp.unlink()
     os.symlink(os.path.relpath(target, home), tmp)
     os.replace(tmp, link)
-    _fsync_dir_only(home)
-
-
-def _fsync_dir_only(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync_dir(home, recursive=False)
 
 
 def _write_build(directory: Path, event, sources, loaded, chunks, refs, vectors) -> None:

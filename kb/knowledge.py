@@ -87,8 +87,9 @@ class KnowledgeBase:
         if not (speaker or document or section):
             return None
         name = self.person(speaker)["name"] if speaker else None
-        if document and document not in {d["id"] for d in self.documents()}:
-            ids = ", ".join(d["id"] for d in self.documents() if d["ingested"])
+        docs = self.documents() if document else []
+        if document and document not in {d["id"] for d in docs}:
+            ids = ", ".join(d["id"] for d in docs if d["ingested"])
             raise EventKBError(f"No document {document!r} in this knowledge base; the documents are: {ids}.")
         wanted_section = fold(section) if section else None
         return {
