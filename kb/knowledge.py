@@ -20,6 +20,7 @@ from kb.textnorm import fold
 CANDIDATES = 50
 DENSE_EXTRA = 5  # dense-only candidates added to the keyword candidates in hybrid mode
 DENSE_WEIGHT = 0.3  # weight of the dense ranking in reciprocal rank fusion
+EVENT_WEIGHT = 0.5  # weight of the keyword ranking restricted to the event's own documents
 MODES = ("hybrid", "bm25", "dense")
 
 
@@ -56,6 +57,10 @@ class KnowledgeBase:
         raw_event = store.meta(self.conn, "event")
         self.event = json.loads(raw_event) if raw_event else None
         self.people = store.people(self.conn)
+        # The event's own words (summary, transcript) rather than the reports it cites: a few dozen
+        # passages that a thousand report passages would otherwise outnumber in the keyword ranking.
+        own = {d["id"] for d in store.documents(self.conn) if "report" not in d["kind"]}
+        self.event_rows = {p.row for p in self.passages if p.document in own}
 
     @classmethod
     def open(cls, home: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> "KnowledgeBase":
@@ -118,15 +123,21 @@ class KnowledgeBase:
         if mode == "dense":
             ranked = self.dense.search(self.embedder.embed([query])[0], max(k, CANDIDATES), rows)
         else:
-            ranked = self.keyword.search(keyword_tokens(query, self.expand), max(k, CANDIDATES), rows)
+            terms = keyword_tokens(query, self.expand)
+            ranked = self.keyword.search(terms, max(k, CANDIDATES), rows)
             if mode == "hybrid" and ranked:
                 # The embedder is English-only and weak on French text: it re-ranks the keyword
                 # candidates (plus its own few best) rather than bringing in its whole top list.
+                event_rows = self.event_rows if rows is None else self.event_rows & rows
+                own = self.keyword.search(terms, CANDIDATES, event_rows) if event_rows else []
                 vector = self.embedder.embed([query])[0]
                 dense = self.dense.search(vector, DENSE_EXTRA, rows)
-                pool = {row for row, _ in ranked} | {row for row, _ in dense}
+                pool = {row for row, _ in ranked} | {row for row, _ in own} | {row for row, _ in dense}
                 by_dense = self.dense.search(vector, len(pool), pool)
-                ranked = reciprocal_rank_fusion([[row for row, _ in ranked], [row for row, _ in by_dense]], weights=[1.0, DENSE_WEIGHT])
+                ranked = reciprocal_rank_fusion(
+                    [[row for row, _ in ranked], [row for row, _ in own], [row for row, _ in by_dense]],
+                    weights=[1.0, EVENT_WEIGHT, DENSE_WEIGHT],
+                )
         return [Hit(self.passages[row], score) for row, score in ranked[:k]]
 
     def quotes(self, speaker: str, query: str | None = None, k: int | None = None) -> tuple[dict, list[Hit]]:
