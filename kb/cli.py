@@ -20,6 +20,9 @@ EXAMPLES = {
     "quotes": 'eventkb quotes --speaker XM "limites planétaires"',
     "people": "eventkb people --json",
     "documents": "eventkb documents",
+    "ask": 'eventkb ask "Combien d\'énergie consomme une requête ChatGPT ?"',
+    "audit": "eventkb audit            # the list; eventkb audit ID for one answer",
+    "energy": "eventkb energy --json",
 }
 
 
@@ -51,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
 
     command("people", "List the people of the event and how many passages are theirs.")
     command("documents", "List the documents: ingested ones and cited ones that are not.")
+
+    p = command("ask", "Answer a question from the event's sources, with checked citations and the energy used.")
+    p.add_argument("question")
+    p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small' (default: $EVENTKB_MODEL or the bundled Qwen2.5 1.5B)")
+
+    p = command("audit", "Show the stored answers, or one of them with the passages behind it.")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--limit", type=int, default=50, help="how many answers to list (default 50)")
+
+    command("energy", "Energy used by the stored answers, per method, against published figures.")
     return parser
 
 
@@ -90,9 +103,14 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    if args.command in ("audit", "energy"):
+        return _audit_commands(args, home)
+
     from kb.knowledge import KnowledgeBase
 
     kb = KnowledgeBase.open(home)
+    if args.command == "ask":
+        return _ask(args, kb, home)
     if args.command == "search":
         hits = kb.search(args.query, k=_k(args.k) or 5, speaker=args.speaker, document=args.document, section=args.section, mode=args.mode)
         if args.json:
@@ -123,6 +141,88 @@ def run(args: argparse.Namespace) -> int:
                 empty = f"; no text on page(s) {', '.join(map(str, d['empty_pages']))}" if d["empty_pages"] else ""
                 print(f"{d['id']}: {d['title']} ({state}{empty})")
     kb.close()
+    return 0
+
+
+def _ask(args: argparse.Namespace, kb, home: Path) -> int:
+    from kb import audit
+    from kb.answer import Answerer
+    from kb.energy import choose_meter
+    from kb.generator import load_generator
+
+    answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home))
+    record = None
+    for event in answerer.stream(args.question):
+        if event["type"] == "token" and not args.json:
+            print(event["text"], end="", flush=True)
+        elif event["type"] == "record":
+            record = event["record"]
+    assert record is not None
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False))
+        return 0
+    print("\n")
+    _print_record(record)
+    return 0
+
+
+def _print_record(record: dict) -> None:
+    if record["abstained"]:
+        print(f"(abstained: {record['abstain_reason']})")
+    else:
+        print(f"Checked answer: {record['answer']}")
+        for s in record["sentences"]:
+            if not s["supported"]:
+                print(f"  left out, unsupported: {s['text']} ({'; '.join(s['problems'])})")
+    for c in record["citations"]:
+        where = f"p.{c['page']} " if c["page"] else ""
+        where += f"l.{c['lines'][0]}-{c['lines'][1]}" if c["lines"] else ""
+        who = f" — {c['speaker']}" if c["speaker"] else ""
+        print(f"[{c['n']}] {c['document']} {where}{who}")
+        print(textwrap.indent(textwrap.fill(" ".join(c["text"].split()), 100), "    "))
+    e, t = record["energy"], record["timings"]
+    print(f"\n{record['model']['name']}: {record['tokens']['prompt']} prompt + {record['tokens']['completion']} completion tokens; "
+          f"first text {t['first_token_ms'] / 1000:.1f} s, total {t['total_ms'] / 1000:.1f} s")
+    ratio = next((c["ratio"] for c in e["comparisons"] if c["label"] == "ChatGPT request"), None)
+    print(f"Energy ({e['method']}): {e['wh']:.4f} Wh (range {e['wh_low']:.4f}-{e['wh_high']:.4f}), {e['gco2e']:.4f} gCO2e"
+          + (f"; a ChatGPT request (2.9 Wh, IEA 2024) uses {ratio:g} times more" if ratio else ""))
+    print(f"Audit id: {record['id']}")
+
+
+def _audit_commands(args: argparse.Namespace, home: Path) -> int:
+    from kb import audit
+    from kb.energy import REFERENCES
+
+    conn = audit.connect(home)
+    if args.command == "audit" and args.id:
+        record = audit.get(conn, args.id)
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(f"{record['created']}  {record['question']}\n")
+            _print_record(record)
+    elif args.command == "audit":
+        rows = audit.listing(conn, limit=_k(args.limit) or 50)
+        if args.json:
+            print(json.dumps({"answers": rows}, ensure_ascii=False))
+        elif not rows:
+            print("No answer stored yet: ask one with `eventkb ask QUESTION`.")
+        for r in rows:
+            flag = " (abstained)" if r["abstained"] else ""
+            print(f"{r['id']}  {r['wh']:.4f} Wh {r['energy_method']}  {r['question']}{flag}")
+    else:
+        summary = audit.energy_summary(conn)
+        refs = [{"label": label, "wh": wh, "source": source} for label, wh, source in REFERENCES]
+        if args.json:
+            print(json.dumps({"methods": summary, "references": refs}, ensure_ascii=False))
+        else:
+            if not summary:
+                print("No answer stored yet: ask one with `eventkb ask QUESTION`.")
+            for m in summary:
+                print(f"{m['method']}: {m['answers']} answer(s), {m['total_wh']:.4f} Wh in all, {m['mean_wh']:.4f} Wh per answer")
+            for r in refs:
+                print(f"  reference: {r['label']} {r['wh']} Wh ({r['source']})")
+    conn.close()
     return 0
 
 

@@ -13,6 +13,7 @@ from kb.knowledge import KnowledgeBase
 from kb.textnorm import fold
 
 EVAL_SET = Path(__file__).resolve().parent.parent / "eval" / "retrieval.toml"
+ANSWER_SET = Path(__file__).resolve().parent.parent / "eval" / "answers.toml"
 
 
 def _norm(text: str) -> str:
@@ -74,3 +75,60 @@ def attribution(kb: KnowledgeBase, cases: list[dict]) -> list[dict]:
         wrong = [m for m in case["must_not"] if any(_norm(m) in t for t in texts)]
         results.append({"speaker": case["speaker"], "quotes": len(hits), "missing": missing, "wrongly_attributed": wrong})
     return results
+
+
+def _has(text: str, alternatives: list[str]) -> bool:
+    flat = _norm(text)
+    return any(_norm(a) in flat for a in alternatives)
+
+
+def score_answer(question: dict, record: dict) -> dict:
+    """One answer against its question: key facts, citation precision, abstention and language."""
+    from kb.language import detect
+
+    facts = question.get("facts", [])
+    answered = not record["abstained"]
+    facts_ok = answered and question["answerable"] and all(_has(record["answer"], alts) for alts in facts)
+    good_citations = 0
+    for c in record["citations"]:
+        holds_fact = any(_has(c["text"], alts) for alts in facts)
+        expected = any(c["document"] == doc and _norm(snippet) in _norm(c["text"]) for doc, snippet in question.get("expect", []))
+        good_citations += bool(holds_fact or expected)
+    return {
+        "id": question["id"],
+        "lang": question["lang"],
+        "answerable": question["answerable"],
+        "abstained": record["abstained"],
+        "facts_ok": facts_ok,
+        "citations": len(record["citations"]),
+        "good_citations": good_citations,
+        "language_ok": (detect(record["answer"], default=question["lang"]) == question["lang"]) if answered else None,
+        "answer": record["answer"],
+        "first_token_ms": record["timings"]["first_token_ms"],
+        "total_ms": record["timings"]["total_ms"],
+        "cpu_seconds": record["energy"]["cpu_seconds"],
+        "wh": record["energy"]["wh"],
+        "tokens": record["tokens"],
+    }
+
+
+def summarise_answers(rows: list[dict]) -> dict:
+    """Key-fact accuracy, citation precision, abstention accuracy/precision/recall, language match."""
+    answerable = [r for r in rows if r["answerable"]]
+    cited = sum(r["citations"] for r in rows if not r["abstained"])
+    abstained = [r for r in rows if r["abstained"]]
+    should = [r for r in rows if not r["answerable"]]
+    answered = [r for r in rows if not r["abstained"]]
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 3) if b else None
+
+    return {
+        "questions": len(rows),
+        "key_fact_accuracy": ratio(sum(r["facts_ok"] for r in answerable), len(answerable)),
+        "citation_precision": ratio(sum(r["good_citations"] for r in rows if not r["abstained"]), cited),
+        "abstention_accuracy": ratio(sum(r["abstained"] == (not r["answerable"]) for r in rows), len(rows)),
+        "abstention_precision": ratio(sum(not r["answerable"] for r in abstained), len(abstained)),
+        "abstention_recall": ratio(sum(r["abstained"] for r in should), len(should)),
+        "language_match": ratio(sum(bool(r["language_ok"]) for r in answered), len(answered)),
+    }

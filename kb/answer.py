@@ -1,0 +1,196 @@
+"""Answer a question from the knowledge base: retrieve, prompt a local model, check every sentence, keep the record.
+
+`Answerer.stream()` yields events as they happen: the retrieved passages, the answer's text pieces,
+the checked citations, then the final record (also written to the audit log).
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator
+
+from kb import audit
+from kb.context import Source, coverage, select
+from kb.energy import Energy, Meter, grid_intensity
+from kb.errors import EventKBError
+from kb.generator import Generator, Usage
+from kb.knowledge import KnowledgeBase
+from kb.language import detect
+from kb.support import REFUSAL, Sentence, check, is_refusal
+
+MAX_QUESTION_CHARS = 1000
+K = 5  # passages retrieved
+MAX_TOKENS = 120  # one or two sentences
+MIN_COVERAGE = 0.5  # share of the question's content words one retrieved passage must hold
+
+# Constant, so that llama.cpp reuses its evaluated prefix from one question to the next.
+SYSTEM = (
+    "You answer questions about a panel on generative AI and the environment (AILouvain, 18 March 2024) "
+    "using only the numbered sources given with each question. Answer in one or two short sentences, "
+    "in the language the question asks for. End each sentence with the number of the source it comes from, "
+    "like [1]. Copy figures, units and names exactly as the source writes them. "
+    f"If the sources do not contain the answer, reply exactly: {REFUSAL}"
+)
+ABSTAIN = {
+    "fr": "Les sources de l'événement ne répondent pas à cette question.",
+    "en": "The event's sources do not answer this question.",
+}
+LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+
+
+class BusyError(EventKBError):
+    """The model is answering someone else and the wait ran out."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"The model is busy answering another question: retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+def validate(question: object) -> str:
+    """The question, stripped, or a clear error when it is not a usable question."""
+    if not isinstance(question, str):
+        raise EventKBError("The question must be text.")
+    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    if not cleaned:
+        raise EventKBError("The question is empty: type a question about the event.")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise EventKBError(f"The question is {len(cleaned)} characters long; the limit is {MAX_QUESTION_CHARS}: shorten it.")
+    return cleaned
+
+
+def messages_for(question: str, language: str, sources: list[Source]) -> list[dict]:
+    """The chat messages: the constant system prompt, then the sources and the question."""
+    lines = "\n".join(s.prompt_line() for s in sources)
+    user = f"Sources:\n{lines}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def _citation(source: Source) -> dict:
+    p = source.passage
+    return {"n": source.n, "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
+            "lines": list(p.lines) if p.lines else None, "speaker": p.speaker}
+
+
+def compose(sentences: list[Sentence]) -> str:
+    """The answer as shown: the supported sentences, each followed by its checked citations."""
+    parts = []
+    for s in sentences:
+        if s.supported:
+            parts.append(s.text + "".join(f" [{n}]" for n in s.citations))
+    return " ".join(parts)
+
+
+def _add(a: Energy, b: Energy) -> Energy:
+    return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
+
+
+@dataclass
+class Answerer:
+    """Everything one answer needs: the knowledge base, one generator, one meter, the audit log."""
+
+    kb: KnowledgeBase
+    generator: Generator
+    meter: Meter
+    audit_log: sqlite3.Connection | None = None
+    wait_s: float = 300.0
+    settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE})
+
+    def ask(self, question: str) -> dict:
+        """The final record of an answer (the stream consumed)."""
+        record = None
+        for event in self.stream(question):
+            if event["type"] == "record":
+                record = event["record"]
+        assert record is not None
+        return record
+
+    def stream(self, question: str) -> Iterator[dict]:
+        """Events: {"type": "retrieval"}, {"type": "token", "text"} ..., {"type": "citations"}, {"type": "record"}."""
+        question = validate(question)
+        t0 = time.perf_counter()
+        language = detect(question)
+        read_retrieval = self.meter.start()
+        hits = self.kb.search(question, k=K)
+        passages = [h.passage for h in hits]
+        relevance = coverage(question, passages)
+        sources = select(question, passages) if relevance >= MIN_COVERAGE else []
+        energy = read_retrieval()
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        yield {"type": "retrieval", "passages": [h.to_json() for h in hits], "sources": [s.n for s in sources]}
+
+        usage = Usage()
+        raw = ""
+        first_token_ms = None
+        generation_ms = 0.0
+        reason = None
+        if not sources:
+            reason = "retrieval found no passage relevant to the question"
+        else:
+            if not self.generator.lock.acquire(timeout=self.wait_s):
+                raise BusyError(max(1, int(self.wait_s)))
+            try:
+                read = self.meter.start()
+                g0 = time.perf_counter()
+                pending = ""
+                for piece in self.generator.stream(messages_for(question, language, sources), MAX_TOKENS, usage):
+                    raw += piece
+                    # Hold back what may still become the refusal marker, so that it is never shown.
+                    if REFUSAL.startswith(raw.strip()[: len(REFUSAL)]) and len(raw.strip()) <= len(REFUSAL):
+                        pending += piece
+                        continue
+                    if first_token_ms is None:
+                        first_token_ms = (time.perf_counter() - t0) * 1000
+                    yield {"type": "token", "text": pending + piece}
+                    pending = ""
+                generation_ms = (time.perf_counter() - g0) * 1000
+                energy = _add(energy, read())
+            finally:
+                self.generator.lock.release()
+
+        sentences: list[Sentence] = []
+        if sources and is_refusal(raw):
+            reason = "the model found no answer in the sources"
+        elif sources:
+            sentences = check(raw, sources)
+            if not any(s.supported for s in sentences):
+                reason = "no sentence of the model's answer is supported by the sources"
+        abstained = reason is not None
+        answer = ABSTAIN[language] if abstained else compose(sentences)
+        if first_token_ms is None:
+            first_token_ms = (time.perf_counter() - t0) * 1000
+            yield {"type": "token", "text": answer}
+        cited = sorted({n for s in sentences if s.supported for n in s.citations})
+        by_n = {s.n: s for s in sources}
+        citations = [] if abstained else [_citation(by_n[n]) for n in cited]
+        yield {"type": "citations", "citations": citations}
+
+        record = {
+            "id": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+            "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "question": question,
+            "language": language,
+            "answer": answer,
+            "abstained": abstained,
+            "abstain_reason": reason,
+            "raw_answer": raw,
+            "answer_language": detect(raw, default=language) if raw and not is_refusal(raw) else language,
+            "citations": citations,
+            "sentences": [s.to_json() for s in sentences],
+            "retrieved": [{"n": n, "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(hits, start=1)],
+            "sources": [{"n": s.n, "id": s.passage.id, "sentences": list(s.sentences)} for s in sources],
+            "relevance": round(relevance, 3),
+            "model": self.generator.info.to_json(),
+            "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+            "timings": {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
+                        "generation_ms": round(generation_ms, 1), "total_ms": round((time.perf_counter() - t0) * 1000, 1)},
+            "energy": energy.to_json(grid_intensity()),
+            "settings": self.settings,
+            "build": self.kb.build.name,
+        }
+        if self.audit_log is not None:
+            retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(hits, start=1)]
+            audit.save(self.audit_log, record, retrieved)
+        yield {"type": "record", "record": record}

@@ -1,0 +1,138 @@
+"""The audit trail: every answer with the passages behind it, the model, tokens, timings and energy.
+
+SQLite in the knowledge base home (it outlives rebuilds), versioned by small numbered migrations.
+Each answer is written in one transaction once it is complete, so a crash never leaves half a record.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from kb.errors import EventKBError
+
+AUDIT_FILE = "audit.sqlite3"
+
+MIGRATIONS: list[str] = [
+    # 1: answers and the passages each one retrieved and cited, with their text as it was.
+    """
+    CREATE TABLE answers (
+        id TEXT PRIMARY KEY,
+        created TEXT NOT NULL,
+        question TEXT NOT NULL,
+        language TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        abstained INTEGER NOT NULL,
+        model_name TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        total_ms REAL NOT NULL,
+        energy_method TEXT NOT NULL,
+        joules REAL NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE answer_passages (
+        answer_id TEXT NOT NULL REFERENCES answers(id),
+        role TEXT NOT NULL CHECK (role IN ('retrieved', 'cited')),
+        n INTEGER NOT NULL,
+        passage_id TEXT NOT NULL,
+        document TEXT NOT NULL,
+        page INTEGER,
+        first_line INTEGER,
+        last_line INTEGER,
+        speaker TEXT,
+        text TEXT NOT NULL,
+        PRIMARY KEY (answer_id, role, n)
+    );
+    CREATE INDEX answers_created ON answers(created);
+    """,
+    # 2: the knowledge base build an answer came from, to tell answers of different builds apart.
+    "ALTER TABLE answers ADD COLUMN build TEXT NOT NULL DEFAULT '';",
+]
+
+
+def connect(home: Path) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the audit database of a knowledge base home."""
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(home / AUDIT_FILE, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise EventKBError(f"The audit log {home / AUDIT_FILE} cannot be opened ({exc}): move it aside to start a new one.") from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations the database has not seen yet, each in its own transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise EventKBError(f"The audit log was written by a newer eventkb (schema {version}): update eventkb.")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+
+def _passage_rows(answer_id: str, role: str, items: list[dict]) -> list[tuple]:
+    rows = []
+    for item in items:
+        lines = item.get("lines") or [None, None]
+        rows.append((answer_id, role, item["n"], item["id"], item["document"], item.get("page"), lines[0], lines[1], item.get("speaker"), item["text"]))
+    return rows
+
+
+def save(conn: sqlite3.Connection, record: dict, retrieved: list[dict]) -> None:
+    """Store one complete answer record and its passages in one transaction."""
+    energy = record["energy"]
+    with conn:
+        conn.execute(
+            "INSERT INTO answers (id, created, question, language, answer, abstained, model_name, model_sha256, prompt_tokens, "
+            "completion_tokens, total_ms, energy_method, joules, record, build) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (record["id"], record["created"], record["question"], record["language"], record["answer"], int(record["abstained"]),
+             record["model"]["name"], record["model"]["sha256"], record["tokens"]["prompt"], record["tokens"]["completion"],
+             record["timings"]["total_ms"], energy["method"], energy["joules"], json.dumps(record, ensure_ascii=False), record.get("build", "")),
+        )
+        conn.executemany("INSERT INTO answer_passages VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         _passage_rows(record["id"], "retrieved", retrieved) + _passage_rows(record["id"], "cited", record["citations"]))
+
+
+def get(conn: sqlite3.Connection, answer_id: str) -> dict:
+    """One stored answer: its record plus the passages it retrieved, as stored."""
+    row = conn.execute("SELECT record FROM answers WHERE id = ?", (answer_id,)).fetchone()
+    if row is None:
+        raise EventKBError(f"No answer {answer_id!r} in the audit log: `eventkb audit` lists them.")
+    record = json.loads(row[0])
+    record["retrieved"] = [
+        {"n": n, "id": pid, "document": doc, "page": page, "lines": [a, b] if a is not None else None, "speaker": speaker, "text": text}
+        for n, pid, doc, page, a, b, speaker, text in conn.execute(
+            "SELECT n, passage_id, document, page, first_line, last_line, speaker, text FROM answer_passages "
+            "WHERE answer_id = ? AND role = 'retrieved' ORDER BY n", (answer_id,))
+    ]
+    return record
+
+
+def listing(conn: sqlite3.Connection, limit: int = 100, offset: int = 0) -> list[dict]:
+    """The stored answers, newest first, in brief."""
+    rows = conn.execute(
+        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules FROM answers "
+        "ORDER BY created DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+    return [{"id": r[0], "created": r[1], "question": r[2], "language": r[3], "abstained": bool(r[4]), "model": r[5],
+             "total_ms": r[6], "energy_method": r[7], "wh": round(r[8] / 3600.0, 6)} for r in rows]
+
+
+def energy_summary(conn: sqlite3.Connection) -> list[dict]:
+    """Totals and averages of energy per method."""
+    rows = conn.execute(
+        "SELECT energy_method, COUNT(*), SUM(joules), AVG(joules), SUM(completion_tokens) FROM answers GROUP BY energy_method ORDER BY energy_method")
+    return [{"method": m, "answers": n, "total_wh": round(total / 3600.0, 6), "mean_wh": round(mean / 3600.0, 6), "completion_tokens": tokens or 0}
+            for m, n, total, mean, tokens in rows]
+
+
+def all_energy(conn: sqlite3.Connection) -> list[dict]:
+    """Per answer, oldest first: id, time, method, Wh and its range (for charts)."""
+    out = []
+    for answer_id, created, record in conn.execute("SELECT id, created, record FROM answers ORDER BY created, id"):
+        energy = json.loads(record)["energy"]
+        out.append({"id": answer_id, "created": created, "method": energy["method"], "wh": energy["wh"], "wh_low": energy["wh_low"], "wh_high": energy["wh_high"]})
+    return out

@@ -1,0 +1,161 @@
+"""Check an answer sentence by sentence against the sources, instead of trusting the model's brackets.
+
+A sentence is supported by a source when every number (with its scale: "14 milliards" is not
+"14 million"), every name and every quotation in it appears in that source, and enough of its
+content words (or their glossary equivalents) do too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.context import Source, content_words
+from kb.query import expansions
+from kb.textnorm import fold, stems, tokens
+
+MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
+MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name the source has
+
+_BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
+_NUMBER = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+(?:[.,]\d+)*)(?:\s*(milliards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b)?",
+    re.IGNORECASE,
+)
+_SCALES = {"milliard": "e9", "milliards": "e9", "billion": "e9", "billions": "e9", "bn": "e9", "md": "e9", "mds": "e9",
+           "million": "e6", "millions": "e6", "mio": "e6", "mille": "e3", "thousand": "e3", "thousands": "e3", "k": "e3",
+           "trillion": "e12", "trillions": "e12"}
+_NAME = re.compile(r"(?<![\w'’-])([A-ZÀ-Ü][a-zà-ÿ]+(?:[-'’][A-ZÀ-Üa-zà-ÿ]+)*|[A-Z][A-Za-z]*[A-Z][A-Za-z]*)")
+_QUOTE = re.compile(r"[«“\"]\s*([^«»“”\"]{12,}?)\s*[»”\"]")
+# Capitalised words that are not names to check: sentence openers, units, generic acronyms.
+_NOT_NAMES = frozenset(fold(w) for w in (
+    "Le La Les Un Une Des Selon Il Elle Ils Elles Cela Ce Cette Ces En Au Aux Pour Par Sur Dans Avec Mais Et Donc Oui Non "
+    "The A An According In It Its This That These Those They There He She We Yes No But And So For On At By With "
+    "Wh kWh MWh GWh TWh CO2 CO2e GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF").split())
+
+REFUSAL = "NOT IN SOURCES"
+
+
+@dataclass
+class Sentence:
+    """One sentence of the answer and what backs it."""
+
+    text: str
+    claimed: list[int]
+    citations: list[int] = field(default_factory=list)
+    supported: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "citations": self.citations, "supported": self.supported, "claimed": self.claimed, "problems": self.problems}
+
+
+def split(answer: str) -> list[tuple[str, list[int]]]:
+    """Sentences of the answer with the source numbers the model put after each; brackets removed from the text."""
+    out = []
+    for raw in _SPLIT.split(answer.strip()):
+        claimed = [int(n) for group in _BRACKETS.findall(raw) for n in re.split(r"\s*,\s*", group)]
+        text = " ".join(_BRACKETS.sub("", raw).split()).strip()
+        if text in {".", ""} or not re.search(r"\w", text):
+            continue
+        out.append((text, claimed))
+    return out
+
+
+def _number_forms(raw: str) -> set[str]:
+    compact = re.sub(r"[ \u00a0\u202f]", "", raw)
+    forms = {compact.replace(",", "."), compact.replace(",", "").replace(".", "")}
+    if re.fullmatch(r"\d+[.,]0+", compact):
+        forms.add(re.split(r"[.,]", compact)[0])
+    return forms
+
+
+def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
+    """Each number in `text`: its comparable forms, its scale ("e9" for milliard/billion) and how it was written."""
+    return [(_number_forms(m.group(1)), _SCALES.get((m.group(2) or "").lower()), m.group(0)) for m in _NUMBER.finditer(text)]
+
+
+def names(text: str) -> list[str]:
+    """Capitalised words that are not the sentence's first word nor common openers or units."""
+    found = []
+    for m in _NAME.finditer(text):
+        word = m.group(1)
+        if m.start() == 0 or fold(word) in _NOT_NAMES:
+            continue
+        found.append(word)
+    return found
+
+
+def word_matches(word: str, have: set[str]) -> bool:
+    """True when a folded word, one of its stems, or a glossary equivalent's tokens is in `have`."""
+    if any(s in have for s in stems(word)):
+        return True
+    return any(t in have for t in tokens(" ".join(expansions(word))))
+
+
+def _has_number(sentence_number: tuple[set[str], str | None, str], source_numbers: list[tuple[set[str], str | None, str]]) -> bool:
+    forms, scale, _ = sentence_number
+    return any(forms & other and (scale is None or scale == other_scale) for other, other_scale, _ in source_numbers)
+
+
+def _name_in(name: str, folded_source: str) -> bool:
+    key = fold(name)
+    if re.search(r"\b" + re.escape(key) + r"\b", folded_source):
+        return True
+    return any(re.search(r"\b" + re.escape(fold(e)) + r"\b", folded_source) for e in expansions(name))
+
+
+def check_sentence(text: str, source: Source) -> tuple[bool, list[str], float]:
+    """Whether `source` supports the sentence, the problems found, and the share of content words it holds."""
+    passage = source.passage
+    body = passage.text
+    context = f"{body} {passage.speaker or ''} {passage.title}"
+    folded = " ".join(fold(context).replace("’", "'").split())
+    problems = []
+    source_numbers = numbers(body)
+    sentence_numbers = numbers(text)
+    for number in sentence_numbers:
+        if not _has_number(number, source_numbers):
+            problems.append(f"the number {number[2]!r} is not in the source")
+    sentence_names = names(text)
+    for name in sentence_names:
+        if not _name_in(name, folded):
+            problems.append(f"the name {name!r} is not in the source")
+    for quote in _QUOTE.findall(text):
+        if " ".join(fold(quote).split()) not in folded:
+            problems.append(f"the quotation {quote!r} is not in the source")
+    words = content_words(text)
+    have = set(tokens(context))
+    overlap = sum(word_matches(w, have) for w in words) / len(words) if words else 0.0
+    has_fact = bool(sentence_numbers or sentence_names)
+    enough = overlap >= (MIN_OVERLAP_WITH_FACT if has_fact else MIN_OVERLAP)
+    if not enough:
+        problems.append(f"only {overlap:.0%} of its words are in the source")
+    return not problems, problems, overlap
+
+
+def check(answer: str, sources: list[Source]) -> list[Sentence]:
+    """Each sentence of the answer with the sources that support it; claimed numbers that do not support it are dropped."""
+    by_n = {s.n: s for s in sources}
+    checked = []
+    for text, claimed in split(answer):
+        sentence = Sentence(text, claimed)
+        results = {s.n: check_sentence(text, s) for s in sources}
+        good = [n for n in claimed if n in results and results[n][0]]
+        if not good:
+            # The model's own numbers do not hold: cite the best supporting source, if any.
+            ranked = sorted((n for n, r in results.items() if r[0]), key=lambda n: -results[n][2])
+            good = ranked[:1]
+        sentence.citations = good
+        sentence.supported = bool(good)
+        if not good:
+            target = [n for n in claimed if n in by_n] or sorted(results, key=lambda n: -results[n][2])[:1]
+            sentence.problems = results[target[0]][1] if target else ["no source was given"]
+        checked.append(sentence)
+    return checked
+
+
+def is_refusal(answer: str) -> bool:
+    """True when the model answered with the refusal marker (alone or nearly)."""
+    folded = fold(answer).strip().strip(".").upper()
+    return REFUSAL in folded or folded.startswith("NOT IN SOURCE")
