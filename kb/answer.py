@@ -24,15 +24,15 @@ from kb.support import REFUSAL, Sentence, check, is_refusal
 MAX_QUESTION_CHARS = 1000
 K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
-MIN_COVERAGE = 0.5  # share of the question's content words one retrieved passage must hold
+MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
 
 # Constant, so that llama.cpp reuses its evaluated prefix from one question to the next.
 SYSTEM = (
-    "You answer questions about a panel on generative AI and the environment (AILouvain, 18 March 2024) "
-    "using only the numbered sources given with each question. Answer in one or two short sentences, "
-    "in the language the question asks for. End each sentence with the number of the source it comes from, "
-    "like [1]. Copy figures, units and names exactly as the source writes them. "
-    f"If the sources do not contain the answer, reply exactly: {REFUSAL}"
+    "You answer questions about a panel on generative AI and the environment (AILouvain, 18 March 2024). "
+    "Each question comes with numbered sources. Give the answer the sources contain, in one or two short sentences, "
+    "in the language the question asks for, ending each sentence with its source number like [1]. "
+    "Copy figures, units and names exactly as the source writes them. "
+    f"Reply {REFUSAL} only when no source gives the answer."
 )
 ABSTAIN = {
     "fr": "Les sources de l'événement ne répondent pas à cette question.",

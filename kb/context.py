@@ -40,23 +40,24 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
 
 
-def _score(sentence: str, wanted: set[str]) -> float:
+def _score(sentence: str, own: set[str], related: set[str]) -> float:
     have = set(tokens(sentence))
-    return len(have & wanted) / (1.0 + 0.02 * len(sentence.split()))
+    return (2 * len(have & own) + len(have & related)) / (1.0 + 0.01 * len(sentence.split()))
 
 
 def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
     """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the question."""
-    wanted = set(keyword_tokens(question))
+    own = set(tokens(question))
+    related = set(keyword_tokens(question)) - own
     picked: list[tuple[int, Passage, list[tuple[int, str]]]] = []
     used = 0
     for rank, passage in enumerate(passages[:max_sources]):
         sentences = split_sentences(passage.text)
-        scored = sorted(((_score(s, wanted), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
+        scored = sorted(((_score(s, own, related), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
         chosen: list[tuple[int, str]] = []
         for score, i, sentence in scored:
             size = len(sentence.split())
-            if chosen and (score <= 0 or used + size > budget):
+            if chosen and (score < 0.5 * scored[0][0] or score <= 0 or used + size > budget):
                 break
             if not chosen and used and used + size > budget * 1.3:
                 break

@@ -24,7 +24,7 @@ def detect(text: str, default: str = "en") -> str:
     elisions = len(re.findall(r"\b[ldjcnsqu]{1,2}'", folded))
     fr = sum(w in FRENCH for w in words) + 2 * elisions
     en = sum(w in ENGLISH for w in words)
-    if any(ch in text for ch in "éèêàçùûôî"):
+    if any(ch in text for ch in "éèêëàâçùûôîï"):
         fr += 1
     if fr == en:
         return default
