@@ -79,7 +79,8 @@ def compose(sentences: list[Sentence]) -> str:
     parts = []
     for s in sentences:
         if s.supported:
-            parts.append(s.text + "".join(f" [{n}]" for n in s.citations))
+            body, stop = (s.text[:-1], s.text[-1]) if s.text[-1:] in ".!?" else (s.text, "")
+            parts.append(body.rstrip() + "".join(f" [{n}]" for n in s.citations) + stop)
     return " ".join(parts)
 
 

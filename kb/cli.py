@@ -207,9 +207,10 @@ def _audit_commands(args: argparse.Namespace, home: Path) -> int:
             print(json.dumps({"answers": rows}, ensure_ascii=False))
         elif not rows:
             print("No answer stored yet: ask one with `eventkb ask QUESTION`.")
-        for r in rows:
-            flag = " (abstained)" if r["abstained"] else ""
-            print(f"{r['id']}  {r['wh']:.4f} Wh {r['energy_method']}  {r['question']}{flag}")
+        else:
+            for r in rows:
+                flag = " (abstained)" if r["abstained"] else ""
+                print(f"{r['id']}  {r['wh']:.4f} Wh {r['energy_method']}  {r['question']}{flag}")
     else:
         summary = audit.energy_summary(conn)
         refs = [{"label": label, "wh": wh, "source": source} for label, wh, source in REFERENCES]

@@ -19,14 +19,14 @@ MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
 _NUMBER = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+(?:[.,]\d+)*)(?:\s*(milliards?|millards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b)?",
+    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:, \d{3})+(?!\d)|\d+(?:[.,]\d+)*)(?:\s*(milliards?|millards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b)?",
     re.IGNORECASE,
 )
 _SCALES = {"milliard": "e9", "milliards": "e9", "millard": "e9", "millards": "e9", "billion": "e9", "billions": "e9", "bn": "e9", "md": "e9", "mds": "e9",
            "million": "e6", "millions": "e6", "mio": "e6", "mille": "e3", "thousand": "e3", "thousands": "e3", "k": "e3",
            "trillion": "e12", "trillions": "e12"}
 _NAME = re.compile(r"(?<![\w'’-])([A-ZÀ-Ü][\w]*(?:[-'’][\w]+)*)(?![\w])")
-_QUOTE = re.compile(r"[«“\"]\s*([^«»“”\"]{12,}?)\s*[»”\"]")
+_PAIRED_QUOTE = re.compile(r"«\s*([^«»]+?)\s*»|“\s*([^“”]+?)\s*”")
 # Capitalised words that are not names to check: sentence openers, units, generic acronyms.
 _NOT_NAMES = frozenset(fold(w) for w in (
     "Le La Les Un Une Des Selon Il Elle Ils Elles Cela Ce Cette Ces En Au Aux Pour Par Sur Dans Avec Mais Et Donc Oui Non "
@@ -76,14 +76,22 @@ def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
 
 
 def names(text: str) -> list[str]:
-    """Capitalised words that are not the sentence's first word nor common openers or units."""
+    """Capitalised words that are not the sentence's first word nor common openers or units ("ChatGPT-generated" gives "ChatGPT")."""
     found = []
     for m in _NAME.finditer(text):
-        word = m.group(1)
-        if m.start() == 0 or fold(word) in _NOT_NAMES:
+        if m.start() == 0:
             continue
-        found.append(word)
+        for part in re.split(r"[-'’]", m.group(1)):
+            if part[:1].isupper() and fold(part) not in _NOT_NAMES and part not in found:
+                found.append(part)
     return found
+
+
+def quotations(text: str) -> list[str]:
+    """Quoted passages of three words or more: «...», “...” and "..." paired in order."""
+    quoted = [a or b for a, b in _PAIRED_QUOTE.findall(text)]
+    quoted += text.split('"')[1::2] if text.count('"') >= 2 else []
+    return [q.strip() for q in quoted if len(q.split()) >= 3]
 
 
 def word_matches(word: str, have: set[str]) -> bool:
@@ -121,7 +129,7 @@ def check_sentence(text: str, source: Source) -> tuple[bool, list[str], float]:
     for name in sentence_names:
         if not _name_in(name, folded):
             problems.append(f"the name {name!r} is not in the source")
-    for quote in _QUOTE.findall(text):
+    for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
             problems.append(f"the quotation {quote!r} is not in the source")
     name_words = {w for name in sentence_names for w in content_words(name)}

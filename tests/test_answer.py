@@ -1,0 +1,160 @@
+"""Answering with a scripted fake generator and a fake meter: streaming, checks, abstention, audit, busy."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb import audit
+from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, Answerer, BusyError, compose, validate
+from kb.embedder import FakeEmbedder
+from kb.energy import FakeMeter
+from kb.errors import EventKBError
+from kb.generator import FakeGenerator, echo_first_source
+from kb.knowledge import KnowledgeBase
+from kb.support import Sentence
+from tests.conftest import EVENT
+
+QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    home = tmp_path_factory.mktemp("kb")
+    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
+    return KnowledgeBase.open(home, embedder=FakeEmbedder())
+
+
+def answerer(kb, reply, tmp_path, meter=None) -> Answerer:
+    return Answerer(kb, FakeGenerator(reply), meter or FakeMeter(36.0), audit.connect(tmp_path / "home"))
+
+
+def source_number(messages: list[dict], needle: str) -> int:
+    for line in messages[-1]["content"].splitlines():
+        if needle in line:
+            return int(line[1 : line.index("]")])
+    raise AssertionError(f"{needle!r} not in the prompt")
+
+
+def test_answer_streams_tokens_then_citations_then_record(kb, tmp_path):
+    a = answerer(kb, lambda m: f"La vidéo Baby shark compte plus de 14 millards de vues [{source_number(m, '14 millards')}].", tmp_path)
+    events = list(a.stream(QUESTION))
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "retrieval" and kinds[-2:] == ["citations", "record"] and kinds.count("token") > 3
+    record = events[-1]["record"]
+    assert not record["abstained"] and record["language"] == "fr"
+    assert "14 millards" in record["answer"]
+    (citation,) = record["citations"]
+    assert "14 millards" in citation["text"] and citation["document"] == "panel-summary" and citation["lines"]
+    assert record["sentences"][0]["supported"] and record["sentences"][0]["citations"] == [citation["n"]]
+    assert record["energy"]["method"] == "fake" and record["energy"]["joules"] == pytest.approx(72.0)  # retrieval + generation
+    assert record["tokens"]["completion"] > 3 and record["timings"]["total_ms"] >= record["timings"]["first_token_ms"]
+
+
+def test_a_wrong_bracket_is_corrected_to_the_supporting_passage(kb, tmp_path):
+    def reply(messages):
+        wrong = 1 if source_number(messages, "14 millards") != 1 else 2
+        return f"La vidéo Baby shark compte plus de 14 millards de vues [{wrong}]."
+
+    record = answerer(kb, reply, tmp_path).ask(QUESTION)
+    sentence = record["sentences"][0]
+    assert sentence["supported"] and sentence["claimed"] != sentence["citations"]
+    assert "14 millards" in record["citations"][0]["text"]
+
+
+def test_a_wrong_number_makes_the_answer_abstain(kb, tmp_path):
+    record = answerer(kb, lambda m: "La vidéo Baby shark compte plus de 14 millions de vues [1].", tmp_path).ask(QUESTION)
+    assert record["abstained"] and record["answer"] == ABSTAIN["fr"] and record["citations"] == []
+    assert not record["sentences"][0]["supported"] and "14 millions" in " ".join(record["sentences"][0]["problems"])
+
+
+def test_unsupported_sentences_are_left_out_of_the_answer(kb, tmp_path):
+    def reply(messages):
+        return f"Baby shark compte plus de 14 millards de vues [{source_number(messages, '14 millards')}]. Elle a coûté 3 milliards d'euros [1]."
+
+    record = answerer(kb, reply, tmp_path).ask(QUESTION)
+    assert not record["abstained"] and "euros" not in record["answer"]
+    assert [s["supported"] for s in record["sentences"]] == [True, False]
+
+
+def test_refusal_abstains_in_the_question_language_and_is_never_streamed(kb, tmp_path):
+    events = list(answerer(kb, lambda m: "NOT IN SOURCES", tmp_path).stream("How many views does the Baby shark video have?"))
+    tokens = "".join(e["text"] for e in events if e["type"] == "token")
+    record = events[-1]["record"]
+    assert record["abstained"] and record["language"] == "en" and tokens == ABSTAIN["en"]
+    assert "NOT IN" not in tokens
+
+
+def test_nothing_relevant_abstains_without_calling_the_model(kb, tmp_path):
+    generator = FakeGenerator(echo_first_source)
+    a = Answerer(kb, generator, FakeMeter(), None)
+    record = a.ask("Quelle est la capitale de l'Australie ?")
+    assert record["abstained"] and generator.calls == [] and record["tokens"] == {"prompt": 0, "completion": 0}
+    assert "no passage relevant" in record["abstain_reason"]
+
+
+def test_every_answer_is_stored_with_its_passages(kb, tmp_path):
+    a = answerer(kb, echo_first_source, tmp_path)
+    record = a.ask(QUESTION)
+    stored = audit.get(a.audit_log, record["id"])
+    assert stored["answer"] == record["answer"] and stored["model"]["sha256"] == "0" * 64
+    assert len(stored["retrieved"]) == 5 and all(p["text"] for p in stored["retrieved"])
+    cited = a.audit_log.execute("SELECT COUNT(*) FROM answer_passages WHERE answer_id = ? AND role = 'cited'", (record["id"],)).fetchone()[0]
+    assert cited == len(record["citations"]) >= 1
+    assert audit.listing(a.audit_log)[0]["id"] == record["id"]
+
+
+def test_the_prompt_prefix_is_constant_and_the_context_compact(kb, tmp_path):
+    generator = FakeGenerator(echo_first_source)
+    a = Answerer(kb, generator, FakeMeter(), None)
+    a.ask(QUESTION)
+    a.ask("Quelle croissance I-Care a-t-elle obtenue en Espagne ?")
+    first, second = generator.calls
+    assert first[0] == second[0] and first[0]["role"] == "system"
+    assert len(first[1]["content"].split()) < 200 and "Answer in French." in first[1]["content"]
+
+
+def test_busy_model_gives_a_retry_error(kb, tmp_path):
+    generator = FakeGenerator(echo_first_source)
+    a = Answerer(kb, generator, FakeMeter(), None, wait_s=0.05)
+    generator.lock.acquire()
+    try:
+        with pytest.raises(BusyError) as info:
+            a.ask(QUESTION)
+        assert info.value.retry_after >= 1 and "busy" in str(info.value)
+    finally:
+        generator.lock.release()
+
+
+def test_one_answer_at_a_time(kb, tmp_path):
+    inside, peak = [0], [0]
+    guard = threading.Lock()
+
+    def reply(messages):
+        with guard:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        threading.Event().wait(0.02)
+        with guard:
+            inside[0] -= 1
+        return echo_first_source(messages)
+
+    a = Answerer(kb, FakeGenerator(reply), FakeMeter(), None)
+    threads = [threading.Thread(target=a.ask, args=(QUESTION,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 1
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t", "\x00\x01", "x" * (MAX_QUESTION_CHARS + 1), None, 42])
+def test_bad_questions_get_one_clear_error(bad):
+    with pytest.raises(EventKBError):
+        validate(bad)
+
+
+def test_compose_puts_checked_citations_before_the_final_stop():
+    sentences = [Sentence("Une requête consomme 2,9 Wh.", [1], [2], True), Sentence("Faux.", [1], [], False)]
+    assert compose(sentences) == "Une requête consomme 2,9 Wh [2]."

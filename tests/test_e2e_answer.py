@@ -1,0 +1,81 @@
+"""End to end with real models: SmolLM2 for the plumbing, the default Qwen2.5 1.5B for answers.
+
+Never skipped: `make setup` installs both models, and CI runs these.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb import audit, models
+from kb.answer import Answerer
+from kb.cli import main
+from kb.embedder import embedder_name, load_embedder
+from kb.energy import choose_meter
+from kb.generator import load_generator
+from kb.knowledge import KnowledgeBase
+from tests.conftest import EVENT
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kb-answers")
+    ingest([EVENT], path, embedder_name("default"), lambda: load_embedder("default"), log=lambda m: None)
+    return path
+
+
+@pytest.fixture(scope="module")
+def kb(home):
+    return KnowledgeBase.open(home, embedder=load_embedder("default"))
+
+
+def test_small_model_streams_and_leaves_audit_and_energy_records(kb, home):
+    answerer = Answerer(kb, load_generator("small"), choose_meter(), audit.connect(home))
+    events = list(answerer.stream("How much electricity does a ChatGPT request use?"))
+    assert [e["type"] for e in events][0] == "retrieval" and events[-1]["type"] == "record"
+    assert sum(e["type"] == "token" for e in events) >= 1
+    record = events[-1]["record"]
+    assert record["model"]["sha256"] == models.entry("small-generator")["sha256"]
+    if not record["abstained"]:
+        assert record["tokens"]["completion"] > 0
+    energy = record["energy"]
+    assert energy["method"] in {"estimate-cpu-time", "measured-rapl", "measured-nvml"} and energy["joules"] > 0
+    assert energy["wh_low"] <= energy["wh"] <= energy["wh_high"] and energy["comparisons"]
+    stored = audit.get(answerer.audit_log, record["id"])
+    assert stored["answer"] == record["answer"] and len(stored["retrieved"]) == 5
+
+
+def test_cli_ask_with_the_small_model(home, capsys, monkeypatch):
+    monkeypatch.setenv("EVENTKB_EMBEDDER", "default")
+    assert main(["ask", "Qui a modéré le panel ?", "--kb", str(home), "--model", "small", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["model"]["file"] == models.entry("small-generator")["file"] and record["energy"]["comparisons"]
+
+
+@pytest.fixture(scope="module")
+def default_answerer(kb, home):
+    return Answerer(kb, load_generator("default"), choose_meter(), audit.connect(home))
+
+
+def test_default_model_answers_in_french_with_a_supported_citation(default_answerer):
+    record = default_answerer.ask("Quelle croissance I-Care a-t-elle obtenue en Espagne grâce au plan commercial généré par ChatGPT ?")
+    assert not record["abstained"], record
+    assert record["language"] == "fr" and "380" in record["answer"]
+    assert record["citations"] and all("380%" in c["text"] for c in record["citations"])
+    assert all(s["supported"] for s in record["sentences"] if s["citations"])
+
+
+def test_default_model_answers_in_english_with_a_supported_citation(default_answerer):
+    record = default_answerer.ask("How much electricity does a typical Google search use?")
+    assert not record["abstained"], record
+    assert record["language"] == "en" and "0.3" in record["answer"]
+    assert any("0.3 Wh" in " ".join(c["text"].split()) for c in record["citations"])
+
+
+def test_default_model_abstains_on_what_the_sources_do_not_say(default_answerer):
+    record = default_answerer.ask("Quel âge a Xavier Marichal ?")
+    assert record["abstained"] and record["citations"] == [] and record["answer"].startswith("Les sources")

@@ -1,0 +1,79 @@
+"""The sentence-by-sentence support check: numbers with their scale, names, quotations, wrong brackets."""
+from __future__ import annotations
+
+from kb.context import Source, select, split_sentences
+from kb.store import Passage
+from kb.support import check, is_refusal, names, numbers, quotations, split
+
+
+def passage(text: str, pid: str = "p1", speaker: str | None = None) -> Passage:
+    return Passage(0, pid, "panel-summary", "Résumé du panel", None, (1, 3), "Section", speaker, text, text)
+
+
+SHARK = passage("« Baby shark » sur Youtube, c’est plus de 14 milliards de vues.", "shark", "Xavier Marichal")
+IEA = passage("When comparing a typical Google search (0.3 Wh of electricity) to OpenAI’s ChatGPT (2.9 Wh per request).", "iea")
+SOURCES = [Source(1, SHARK, (SHARK.text,)), Source(2, IEA, (IEA.text,))]
+
+
+def test_split_keeps_each_sentence_with_its_brackets():
+    assert split("Une requête ChatGPT consomme 2,9 Wh [2]. Une recherche 0,3 Wh [2, 1].") == [
+        ("Une requête ChatGPT consomme 2,9 Wh.", [2]),
+        ("Une recherche 0,3 Wh.", [2, 1]),
+    ]
+
+
+def test_numbers_keep_their_scale_and_forms():
+    (forms, scale, raw), = numbers("14 milliards")
+    assert forms == {"14"} and scale == "e9" and raw == "14 milliards"
+    assert numbers("2,9 Wh")[0][0] == {"2.9", "29"}
+    assert numbers("10 000 GPUs")[0][0] == {"10000"}
+    assert numbers("14 billion")[0][1] == numbers("14 milliards")[0][1]
+
+
+def test_a_wrong_scale_is_unsupported():
+    bad, = check("Baby shark a été vue 14 millions de fois [1].", SOURCES)
+    assert not bad.supported and any("14 millions" in p for p in bad.problems)
+    good, = check("Baby shark a été vue plus de 14 milliards de fois [1].", SOURCES)
+    assert good.supported and good.citations == [1]
+
+
+def test_a_bracket_pointing_to_the_wrong_source_is_corrected():
+    sentence, = check("Une requête ChatGPT consomme 2,9 Wh [1].", SOURCES)
+    assert sentence.supported and sentence.claimed == [1] and sentence.citations == [2]
+
+
+def test_a_number_in_no_source_is_unsupported_whatever_the_bracket():
+    sentence, = check("Une requête ChatGPT consomme 3,4 Wh [2].", SOURCES)
+    assert not sentence.supported and sentence.citations == []
+
+
+def test_a_name_in_no_source_is_unsupported():
+    assert names("Selon Fabrice Brion, ChatGPT-generated plans") == ["Fabrice", "Brion", "ChatGPT"]
+    sentence, = check("Fabrice Brion dit que Baby shark a plus de 14 milliards de vues [1].", SOURCES)
+    assert not sentence.supported and any("Brion" in p for p in sentence.problems)
+    # The passage's speaker counts: Xavier Marichal said it.
+    sentence, = check("Xavier Marichal dit que Baby shark a plus de 14 milliards de vues [1].", SOURCES)
+    assert sentence.supported
+
+
+def test_quotations_must_be_verbatim():
+    assert quotations('il dit « trois mots ici » et "deux mots" puis "quatre mots en tout"') == ["trois mots ici", "quatre mots en tout"]
+    sentence, = check("Il parle de « Baby shark sur Dailymotion » [1].", SOURCES)
+    assert not sentence.supported
+
+
+def test_a_sentence_sharing_too_few_words_is_unsupported():
+    sentence, = check("Les panélistes recommandent la sobriété numérique et la régulation européenne [1].", SOURCES)
+    assert not sentence.supported
+
+
+def test_refusal_marker():
+    assert is_refusal("NOT IN SOURCES") and is_refusal(" not in sources.") and not is_refusal("Non, 2,9 Wh [1].")
+
+
+def test_context_takes_the_sentences_that_share_the_question_words():
+    long = passage("Le rapport parle de beaucoup de choses. Une requête ChatGPT consomme 2,9 Wh. Le reste est sans rapport avec la question.")
+    source, = select("Combien consomme une requête ChatGPT ?", [long])
+    assert source.sentences[0] == "Une requête ChatGPT consomme 2,9 Wh." and source.n == 1
+    assert "[1] (Résumé du panel)" in source.prompt_line()
+    assert split_sentences("a. B c. o Liste") == ["a.", "B c.", "o Liste"]
