@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test ingest bench eval clean
+.PHONY: setup run test ingest bench bench-answer eval eval-answers clean
 
 setup:
 	@bash scripts/setup.sh
@@ -11,7 +11,7 @@ ingest: setup
 	$(BIN)/eventkb ingest
 
 run: ingest
-	$(BIN)/eventkb search "Combien de Wh pour une requête ChatGPT comparée à une recherche Google ?" --k 3
+	$(BIN)/eventkb ask "Combien d'énergie consomme une requête ChatGPT ?"
 
 test: setup
 	$(BIN)/python -m pytest
@@ -19,8 +19,14 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest_search.py
 
+bench-answer: setup
+	$(BIN)/python benchmarks/bench_answer.py
+
 eval: setup
 	$(BIN)/python benchmarks/eval_retrieval.py
+
+eval-answers: setup
+	$(BIN)/python benchmarks/eval_answers.py
 
 clean:
 	rm -rf var $(VENV)  # the knowledge base itself is in $$EVENTKB_HOME or ~/.local/share/eventkb

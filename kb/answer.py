@@ -13,18 +13,20 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from kb import audit
-from kb.context import Source, coverage, select
+from kb.context import Source, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import KnowledgeBase
 from kb.language import detect
-from kb.support import REFUSAL, Sentence, check, is_refusal
+from kb.support import REFUSAL, Sentence, check, is_refusal, word_matches
+from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
 K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
 MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
+QUOTE_COVERAGE = 0.75  # share of them one source sentence must hold to be quoted when the model declines
 
 # Constant, so that llama.cpp reuses its evaluated prefix from one question to the next.
 SYSTEM = (
@@ -82,6 +84,21 @@ def compose(sentences: list[Sentence]) -> str:
             body, stop = (s.text[:-1], s.text[-1]) if s.text[-1:] in ".!?" else (s.text, "")
             parts.append(body.rstrip() + "".join(f" [{n}]" for n in s.citations) + stop)
     return " ".join(parts)
+
+
+def quote_fallback(question: str, language: str, sources: list[Source]) -> Sentence | None:
+    """When the model declines, a source sentence in the question's language that holds nearly all its words, quoted verbatim."""
+    words = content_words(question)
+    if len(words) < 2:
+        return None
+    for source in sources:
+        for sentence in source.sentences:
+            have = set(tokens(sentence))
+            held = sum(word_matches(w, have) for w in words) / len(words)
+            if held >= QUOTE_COVERAGE and detect(sentence, default=language) == language and 4 <= len(sentence.split()) <= 60:
+                text = f"« {sentence.strip(' «»')} »" if language == "fr" else f"“{sentence.strip(' “”')}”"
+                return Sentence(text, [], [source.n], True)
+    return None
 
 
 def _add(a: Energy, b: Energy) -> Energy:
@@ -158,7 +175,14 @@ class Answerer:
             sentences = check(raw, sources)
             if not any(s.supported for s in sentences):
                 reason = "no sentence of the model's answer is supported by the sources"
+        mode = "generated"
+        if reason is not None and sources:
+            quoted = quote_fallback(question, language, sources)
+            if quoted is not None:
+                sentences, reason, mode = [quoted], None, "quoted"
         abstained = reason is not None
+        if abstained:
+            mode = "abstained"
         answer = ABSTAIN[language] if abstained else compose(sentences)
         if first_token_ms is None:
             first_token_ms = (time.perf_counter() - t0) * 1000
@@ -176,6 +200,7 @@ class Answerer:
             "answer": answer,
             "abstained": abstained,
             "abstain_reason": reason,
+            "mode": mode,
             "raw_answer": raw,
             "answer_language": detect(raw, default=language) if raw and not is_refusal(raw) else language,
             "citations": citations,

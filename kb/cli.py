@@ -23,6 +23,7 @@ EXAMPLES = {
     "ask": 'eventkb ask "Combien d\'énergie consomme une requête ChatGPT ?"',
     "audit": "eventkb audit            # the list; eventkb audit ID for one answer",
     "energy": "eventkb energy --json",
+    "serve": "eventkb serve                      # http://127.0.0.1:5000",
 }
 
 
@@ -64,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="how many answers to list (default 50)")
 
     command("energy", "Energy used by the stored answers, per method, against published figures.")
+
+    p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
+    p.add_argument("--public", action="store_true", help="required to listen on an address other than loopback")
     return parser
 
 
@@ -105,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.command in ("audit", "energy"):
         return _audit_commands(args, home)
+    if args.command == "serve":
+        return _serve(args, home)
 
     from kb.knowledge import KnowledgeBase
 
@@ -141,6 +150,31 @@ def run(args: argparse.Namespace) -> int:
                 empty = f"; no text on page(s) {', '.join(map(str, d['empty_pages']))}" if d["empty_pages"] else ""
                 print(f"{d['id']}: {d['title']} ({state}{empty})")
     kb.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace, home: Path) -> int:
+    import ipaddress
+
+    from webapp import create_app
+
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback and not args.public:
+        raise EventKBError(f"{args.host} is not this machine only: add --public to serve the app on that address.")
+    if not loopback:
+        print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
+    from kb.knowledge import KnowledgeBase
+
+    KnowledgeBase.open(home).close()  # fail now, in one sentence, rather than on the first request
+    app = create_app({"KB_HOME": str(home), "MODEL": args.model})
+    app.extensions["eventkb"].generator  # load and check the model file at start-up
+    print(f"eventkb is serving {home} at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
     return 0
 
 

@@ -140,6 +140,20 @@ class KnowledgeBase:
                 )
         return [Hit(self.passages[row], score) for row, score in ranked[:k]]
 
+    def passage(self, passage_id: str) -> store.Passage:
+        """One passage by id, with a clear error when there is none."""
+        found = self.by_id.get(passage_id)
+        if found is None:
+            raise EventKBError(f"No passage {passage_id!r} in this knowledge base.")
+        return found
+
+    def around(self, passage_id: str, before: int = 2, after: int = 2) -> list[store.Passage]:
+        """The passage with its neighbours in the same document, in document order."""
+        centre = self.passage(passage_id)
+        same = [p for p in self.passages if p.document == centre.document]
+        i = next(n for n, p in enumerate(same) if p.id == passage_id)
+        return same[max(0, i - before) : i + after + 1]
+
     def quotes(self, speaker: str, query: str | None = None, k: int | None = None) -> tuple[dict, list[Hit]]:
         """What one person said: every passage attributed to them, in document order or ranked by `query`."""
         person = self.person(speaker)

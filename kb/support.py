@@ -138,10 +138,23 @@ def check_sentence(text: str, source: Source) -> tuple[bool, list[str], float]:
     overlap = sum(word_matches(w, have) for w in words) / len(words) if words else 0.0
     has_fact = bool(sentence_numbers or sentence_names)
     # A bare fact ("6", "Jean Zay") carries no other words: the fact itself must then be found.
-    enough = (has_fact and not words) or overlap >= (MIN_OVERLAP_WITH_FACT if has_fact else MIN_OVERLAP)
+    bare_fact = has_fact and not words and len(text.split()) >= 2  # "6 limites", "Jean Zay"; a lone "1." says nothing
+    enough = bare_fact or overlap >= (MIN_OVERLAP_WITH_FACT if has_fact else MIN_OVERLAP)
     if not enough:
         problems.append(f"only {overlap:.0%} of its words are in the source")
     return not problems, problems, overlap
+
+
+def restore_numbers(text: str, source: Source) -> str:
+    """Write back a number the model garbled with a comma and a space ("10, 113") as its source writes it ("10 113")."""
+    for forms, _, raw in numbers(text):
+        if ", " not in raw:
+            continue
+        for other, _, other_raw in numbers(source.passage.text):
+            if forms & other:
+                text = text.replace(raw, " ".join(other_raw.split()), 1)
+                break
+    return text
 
 
 def check(answer: str, sources: list[Source]) -> list[Sentence]:
@@ -158,6 +171,8 @@ def check(answer: str, sources: list[Source]) -> list[Sentence]:
             good = ranked[:1]
         sentence.citations = good
         sentence.supported = bool(good)
+        if good:
+            sentence.text = restore_numbers(text, by_n[good[0]])
         if not good:
             target = [n for n in claimed if n in by_n] or sorted(results, key=lambda n: -results[n][2])[:1]
             sentence.problems = results[target[0]][1] if target else ["no source was given"]

@@ -77,3 +77,11 @@ def test_context_takes_the_sentences_that_share_the_question_words():
     assert source.sentences[0] == "Une requête ChatGPT consomme 2,9 Wh." and source.n == 1
     assert "[1] (Résumé du panel)" in source.prompt_line()
     assert split_sentences("a. B c. o Liste") == ["a.", "B c.", "o Liste"]
+
+
+def test_a_lone_number_is_not_an_answer_and_garbled_thousands_are_restored():
+    bare, = check("14. [1]", SOURCES)
+    assert not bare.supported
+    tonnes = passage("L’utilisation de ChatGPT sur son premier mois est estimée à 10 113 tonnes de CO2eq.", "gpt")
+    sentence, = check("ChatGPT emitted 10, 113 tonnes of CO2eq in its first month [1].", [Source(1, tonnes, (tonnes.text,))])
+    assert sentence.supported and "10 113 tonnes" in sentence.text

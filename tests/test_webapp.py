@@ -1,0 +1,179 @@
+"""The web app with fake engines: every endpoint, every error shape, escaping, security headers, languages."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb.embedder import FakeEmbedder
+from kb.energy import FakeMeter
+from kb.generator import FakeGenerator, echo_first_source
+from kb.knowledge import KnowledgeBase
+from webapp import create_app
+from webapp.engines import Engines
+from tests.conftest import EVENT
+
+QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("kb-web")
+    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
+    return home
+
+
+@pytest.fixture
+def engines(built):
+    e = Engines({"KB_HOME": str(built), "QUEUE_WAIT_S": 0.05, "QUEUE_SIZE": 2})
+    e._kb = KnowledgeBase.open(built, embedder=FakeEmbedder())
+    e._generator = FakeGenerator(echo_first_source)
+    e._meter = FakeMeter()
+    return e
+
+
+@pytest.fixture
+def client(engines):
+    app = create_app({"ENGINES": engines, "TESTING": True})
+    return app.test_client()
+
+
+def error_of(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["status"] == status and body["error"]["message"]
+    return body["error"]
+
+
+def test_ask_returns_the_cli_record(client):
+    record = client.post("/api/ask", json={"question": QUESTION}).get_json()
+    assert {"id", "question", "language", "answer", "abstained", "citations", "sentences", "model", "tokens", "timings", "energy"} <= set(record)
+    assert not record["abstained"] and record["citations"]
+
+
+def test_stream_sends_events_in_order(client):
+    response = client.post("/api/ask/stream", json={"question": QUESTION})
+    assert response.mimetype == "text/event-stream"
+    events = [block.split("\n")[0].removeprefix("event: ") for block in response.get_data(as_text=True).strip().split("\n\n")]
+    assert events[0] == "retrieval" and events[-2:] == ["citations", "record"] and "token" in events
+
+
+def test_answers_are_listed_and_fetched(client):
+    record = client.post("/api/ask", json={"question": QUESTION}).get_json()
+    listed = client.get("/api/answers").get_json()["answers"]
+    assert listed[0]["id"] == record["id"]
+    stored = client.get(f"/api/answers/{record['id']}").get_json()
+    assert stored["answer"] == record["answer"] and len(stored["retrieved"]) == 5
+    error_of(client.get("/api/answers/nope"), 404)
+
+
+@pytest.mark.parametrize("kwargs,status", [
+    ({"data": "{not json", "content_type": "application/json"}, 400),
+    ({"json": {"q": "no question key"}}, 400),
+    ({"json": ["a", "list"]}, 400),
+    ({"json": {"question": ""}}, 400),
+    ({"json": {"question": "  \n\t "}}, 400),
+    ({"json": {"question": "\x00\x07"}}, 400),
+    ({"json": {"question": 42}}, 400),
+    ({"json": {"question": "x" * 5000}}, 413),
+    ({"data": "question=hello", "content_type": "application/x-www-form-urlencoded"}, 415),
+])
+def test_bad_questions_get_one_error_shape(client, kwargs, status):
+    error_of(client.post("/api/ask", **kwargs), status)
+
+
+def test_a_100_kb_body_is_refused(client):
+    error_of(client.post("/api/ask", data=json.dumps({"question": "x" * 100_000}), content_type="application/json"), 413)
+
+
+def test_busy_gets_503_with_retry_after(client, engines):
+    engines._generator.lock.acquire()
+    try:
+        response = client.post("/api/ask", json={"question": QUESTION})
+        assert error_of(response, 503)["code"] == "busy" and int(response.headers["Retry-After"]) >= 1
+    finally:
+        engines._generator.lock.release()
+
+
+def test_a_full_queue_gets_503_at_once(client, engines):
+    engines.queue.acquire()
+    engines.queue.acquire()
+    try:
+        response = client.post("/api/ask/stream", json={"question": QUESTION})
+        assert error_of(response, 503)["code"] == "busy" and response.headers["Retry-After"]
+    finally:
+        engines.queue.release()
+        engines.queue.release()
+
+
+def test_search_quotes_passages_event_energy_health(client):
+    results = client.get("/api/search", query_string={"q": "Baby shark", "k": 2}).get_json()["results"]
+    assert len(results) == 2 and "text" in results[0]
+    quotes = client.get("/api/quotes", query_string={"speaker": "XM"}).get_json()
+    assert quotes["speaker"] == "Xavier Marichal" and all(q["speaker"] == "Xavier Marichal" for q in quotes["quotes"])
+    pid = results[0]["id"]
+    around = client.get(f"/api/passages/{pid}").get_json()
+    assert around["passage"]["id"] == pid and sum(p["current"] for p in around["context"]) == 1
+    event = client.get("/api/event").get_json()
+    assert event["event"]["date"] == "2024-03-18" and event["people"] and event["documents"]
+    client.post("/api/ask", json={"question": QUESTION})
+    energy = client.get("/api/energy").get_json()
+    assert energy["methods"][0]["answers"] >= 1 and any(r["wh"] == 2.9 for r in energy["references"])
+    assert client.get("/api/health").get_json()["status"] == "ok"
+
+
+def test_query_errors(client):
+    error_of(client.get("/api/search"), 400)
+    error_of(client.get("/api/search", query_string={"q": "x", "k": "many"}), 400)
+    error_of(client.get("/api/search", query_string={"q": "x", "k": 0}), 400)
+    assert "people are" in error_of(client.get("/api/quotes", query_string={"speaker": "Nobody"}), 404)["message"]
+    error_of(client.get("/api/passages/../../etc/passwd"), 404)
+    error_of(client.get("/api/passages/%2e%2e%2fetc%2fpasswd"), 404)
+    error_of(client.get("/api/nothing-here"), 404)
+    error_of(client.get("/api/ask"), 405)
+
+
+def test_pages_render_in_both_languages(client):
+    for path in ("/", "/quotes?speaker=XM", "/audit", "/energy", "/event"):
+        page = client.get(path, headers={"Accept-Language": "en"})
+        assert page.status_code == 200, path
+        assert 'lang="en"' in page.get_data(as_text=True)
+    fr = client.get("/", headers={"Accept-Language": "fr-BE,fr;q=0.9"}).get_data(as_text=True)
+    assert 'lang="fr"' in fr and "Demander" in fr
+    switched = client.get("/?lang=en", headers={"Accept-Language": "fr"})
+    assert "Ask" in switched.get_data(as_text=True) and "lang=en" in switched.headers["Set-Cookie"]
+
+
+def test_audit_energy_and_passage_pages_show_the_record(client):
+    record = client.post("/api/ask", json={"question": QUESTION}).get_json()
+    page = client.get(f"/audit/{record['id']}").get_data(as_text=True)
+    assert record["model"]["name"] in page and "sha256" in page
+    assert "<svg" in client.get("/energy").get_data(as_text=True)
+    passage = client.get(f"/passage/{record['citations'][0]['id']}").get_data(as_text=True)
+    assert '<mark id="passage"' in passage
+    assert client.get("/passage/nope").status_code == 404
+    assert client.get("/audit/nope").status_code == 404
+
+
+def test_html_in_questions_and_documents_is_shown_as_text(client, engines):
+    hostile = "<script>alert(1)</script> Baby shark <img src=x onerror=alert(2)> vues ?"
+    record = client.post("/api/ask", json={"question": hostile}).get_json()
+    page = client.get(f"/audit/{record['id']}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "default-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script src=\"/static/chat.js\">" in response.get_data(as_text=True)
+    assert "http://" not in response.get_data(as_text=True) and "https://" not in response.get_data(as_text=True)
+
+
+def test_no_knowledge_base_is_one_clear_error(tmp_path):
+    app = create_app({"KB_HOME": str(tmp_path / "empty"), "TESTING": True})
+    response = app.test_client().get("/api/health")
+    assert error_of(response, 503)["message"].startswith("No knowledge base")

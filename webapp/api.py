@@ -1,0 +1,195 @@
+"""The JSON API the pages use, under /api/. Every error has one shape: {"error": {"status", "code", "message"}}."""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from werkzeug.exceptions import HTTPException
+
+from kb import audit
+from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
+from kb.energy import REFERENCES
+from kb.errors import EventKBError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+def error_response(status: int, code: str, message: str, retry_after: int | None = None) -> Response:
+    response = jsonify({"error": {"status": status, "code": code, "message": message}})
+    response.status_code = status
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.code, exc.message, exc.retry_after)
+
+
+@bp.errorhandler(BusyError)
+def _busy(exc: BusyError) -> Response:
+    return error_response(503, "busy", str(exc), exc.retry_after)
+
+
+@bp.errorhandler(EventKBError)
+def _kb_error(exc: EventKBError) -> Response:
+    message = str(exc)
+    status = 404 if message.startswith(("No passage", "No answer", "No one called", "No document")) else 400
+    if message.startswith("No knowledge base"):
+        status = 503
+    return error_response(status, "not_found" if status == 404 else ("no_knowledge_base" if status == 503 else "bad_request"), message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    messages = {413: f"The request is too large: a question has at most {MAX_QUESTION_CHARS} characters.",
+                404: "No such API endpoint.", 405: "This method is not allowed here."}
+    return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), messages.get(exc.code or 0, exc.description or exc.name))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    current_app.logger.exception("unexpected error")
+    return error_response(500, "internal_error", "Something went wrong on the server; the error was logged. Try again.")
+
+
+def engines():
+    return current_app.extensions["eventkb"]
+
+
+def _question() -> str:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", 'Send JSON: Content-Type: application/json and a body {"question": "..."}.')
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "question" not in body:
+        raise ApiError(400, "bad_request", 'The body must be a JSON object {"question": "..."}.')
+    question = body["question"]
+    if isinstance(question, str) and len(question) > MAX_QUESTION_CHARS:
+        raise ApiError(413, "question_too_long", f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}: shorten it.")
+    return validate(question)
+
+
+def _int_arg(name: str, default: int, low: int = 1, high: int = 100) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{name} must be a whole number.") from None
+    if not low <= value <= high:
+        raise ApiError(400, "bad_request", f"{name} must be between {low} and {high}.")
+    return value
+
+
+@bp.post("/ask")
+def ask() -> Response:
+    question = _question()
+    e = engines()
+    e.enter_queue()
+    try:
+        return jsonify(e.answerer().ask(question))
+    finally:
+        e.leave_queue()
+
+
+@bp.post("/ask/stream")
+def ask_stream() -> Response:
+    """Server-Sent Events: `retrieval`, `token` (many), `citations`, `record`, or `error`."""
+    question = _question()
+    e = engines()
+    e.enter_queue()
+    answerer = e.answerer()
+
+    def events() -> Iterator[str]:
+        try:
+            for event in answerer.stream(question):
+                yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+        except BusyError as exc:
+            yield "event: error\ndata: " + json.dumps({"status": 503, "code": "busy", "message": str(exc), "retry_after": exc.retry_after}) + "\n\n"
+        except EventKBError as exc:
+            yield "event: error\ndata: " + json.dumps({"status": 400, "code": "bad_request", "message": str(exc)}, ensure_ascii=False) + "\n\n"
+        except Exception:  # the page must hear about it; the log keeps the details
+            current_app.logger.exception("answer failed")
+            yield "event: error\ndata: " + json.dumps({"status": 500, "code": "internal_error", "message": "The answer failed on the server; try again."}) + "\n\n"
+        finally:
+            e.leave_queue()
+
+    return Response(stream_with_context(events()), mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/search")
+def search() -> Response:
+    query = request.args.get("q", "")
+    if not query.strip():
+        raise ApiError(400, "bad_request", "Give a query: /api/search?q=words")
+    if len(query) > MAX_QUESTION_CHARS:
+        raise ApiError(413, "query_too_long", f"The query is longer than {MAX_QUESTION_CHARS} characters: shorten it.")
+    hits = engines().kb.search(query, k=_int_arg("k", 5), speaker=request.args.get("speaker") or None, document=request.args.get("document") or None)
+    return jsonify({"query": query, "results": [h.to_json() for h in hits]})
+
+
+@bp.get("/quotes")
+def quotes() -> Response:
+    speaker = request.args.get("speaker", "")
+    person, hits = engines().kb.quotes(speaker, request.args.get("q") or None, _int_arg("k", 0, 0, 1000) or None)
+    return jsonify({"speaker": person["name"], "quotes": [h.to_json() for h in hits]})
+
+
+@bp.get("/answers")
+def answers() -> Response:
+    conn = engines().audit_log()
+    try:
+        return jsonify({"answers": audit.listing(conn, limit=_int_arg("limit", 100, 1, 1000), offset=_int_arg("offset", 0, 0, 10**9))})
+    finally:
+        conn.close()
+
+
+@bp.get("/answers/<answer_id>")
+def answer(answer_id: str) -> Response:
+    conn = engines().audit_log()
+    try:
+        return jsonify(audit.get(conn, answer_id))
+    finally:
+        conn.close()
+
+
+@bp.get("/passages/<passage_id>")
+def passage(passage_id: str) -> Response:
+    kb = engines().kb
+    centre = kb.passage(passage_id)
+    return jsonify({"passage": centre.to_json(), "context": [dict(p.to_json(), current=p.id == centre.id) for p in kb.around(passage_id)]})
+
+
+@bp.get("/energy")
+def energy() -> Response:
+    conn = engines().audit_log()
+    try:
+        return jsonify({"methods": audit.energy_summary(conn), "answers": audit.all_energy(conn),
+                        "references": [{"label": label, "wh": wh, "source": source} for label, wh, source in REFERENCES]})
+    finally:
+        conn.close()
+
+
+@bp.get("/event")
+def event() -> Response:
+    kb = engines().kb
+    return jsonify({"event": kb.event, "people": kb.people, "documents": kb.documents(), "references": kb.references()})
+
+
+@bp.get("/health")
+def health() -> Response:
+    e = engines()
+    try:
+        kb = e.kb
+    except EventKBError as exc:
+        return error_response(503, "no_knowledge_base", str(exc))
+    return jsonify({"status": "ok", "passages": len(kb.passages), "build": kb.build.name})

@@ -1,0 +1,58 @@
+"""What the web app calls: the knowledge base, one answerer per question, the audit log. No logic of its own."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from kb import audit
+from kb.answer import Answerer, BusyError
+from kb.energy import Meter, choose_meter
+from kb.generator import Generator, load_generator
+from kb.knowledge import KnowledgeBase
+from kb.paths import kb_home
+
+
+class Engines:
+    """Opens the knowledge base and the model once, on first use, and hands out answerers."""
+
+    def __init__(self, config: dict) -> None:
+        self.home: Path = kb_home(config.get("KB_HOME"))
+        self.model_spec = config.get("MODEL")
+        self.embedder_spec = config.get("EMBEDDER")
+        self.wait_s = float(config.get("QUEUE_WAIT_S", 60.0))
+        self.queue = threading.BoundedSemaphore(int(config.get("QUEUE_SIZE", 8)))
+        self._kb: KnowledgeBase | None = None
+        self._generator: Generator | None = None
+        self._meter: Meter | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        with self._lock:
+            if self._kb is None:
+                self._kb = KnowledgeBase.open(self.home, embedder_spec=self.embedder_spec)
+            return self._kb
+
+    @property
+    def generator(self) -> Generator:
+        with self._lock:
+            if self._generator is None:
+                self._generator = load_generator(self.model_spec)
+                self._meter = choose_meter()
+            return self._generator
+
+    def answerer(self) -> Answerer:
+        generator = self.generator
+        assert self._meter is not None
+        return Answerer(self.kb, generator, self._meter, audit.connect(self.home), wait_s=self.wait_s)
+
+    def enter_queue(self) -> None:
+        """Take a place in the bounded queue of questions, or raise BusyError at once when it is full."""
+        if not self.queue.acquire(blocking=False):
+            raise BusyError(max(5, int(self.wait_s / 4)))
+
+    def leave_queue(self) -> None:
+        self.queue.release()
+
+    def audit_log(self):
+        return audit.connect(self.home)

@@ -1,0 +1,79 @@
+"""The interface's words in French and English; the language follows ?lang=, then a cookie, then the browser."""
+from __future__ import annotations
+
+from flask import request
+
+LANGUAGES = ("fr", "en")
+
+WORDS: dict[str, dict[str, str]] = {
+    "title": {"fr": "Panel IA générative et environnement", "en": "Panel on generative AI and the environment"},
+    "nav_chat": {"fr": "Questions", "en": "Ask"},
+    "nav_quotes": {"fr": "Citations", "en": "Quotes"},
+    "nav_audit": {"fr": "Audit", "en": "Audit"},
+    "nav_energy": {"fr": "Énergie", "en": "Energy"},
+    "nav_event": {"fr": "L'événement", "en": "The event"},
+    "switch": {"fr": "English", "en": "Français"},
+    "ask_label": {"fr": "Votre question sur le panel", "en": "Your question about the panel"},
+    "ask_placeholder": {"fr": "Combien d'énergie consomme une requête ChatGPT ?", "en": "How much energy does a ChatGPT request use?"},
+    "ask_button": {"fr": "Demander", "en": "Ask"},
+    "thinking": {"fr": "Recherche dans les sources…", "en": "Searching the sources…"},
+    "busy": {"fr": "Le modèle répond à quelqu'un d'autre : réessayez dans {n} s.", "en": "The model is answering someone else: retry in {n} s."},
+    "failed": {"fr": "La réponse a échoué : {m}", "en": "The answer failed: {m}"},
+    "sources": {"fr": "Sources", "en": "Sources"},
+    "abstained": {"fr": "Pas de réponse dans les sources", "en": "No answer in the sources"},
+    "unsupported": {"fr": "Phrases retirées (non trouvées dans les sources)", "en": "Sentences left out (not found in the sources)"},
+    "energy_line": {"fr": "Énergie", "en": "Energy"},
+    "vs_chatgpt": {"fr": "fois moins qu'une requête ChatGPT (2,9 Wh, AIE 2024)", "en": "times less than a ChatGPT request (2.9 Wh, IEA 2024)"},
+    "audit_entry": {"fr": "Voir dans l'audit", "en": "See in the audit"},
+    "quotes_title": {"fr": "Ce qu'a dit chaque panéliste", "en": "What each panelist said"},
+    "speaker": {"fr": "Personne", "en": "Person"},
+    "filter": {"fr": "Filtrer par mots", "en": "Filter by words"},
+    "show": {"fr": "Afficher", "en": "Show"},
+    "passages": {"fr": "passages", "en": "passages"},
+    "no_quotes": {"fr": "Aucun passage attribué.", "en": "No passage attributed."},
+    "audit_title": {"fr": "Toutes les réponses données", "en": "Every answer given"},
+    "no_answers": {"fr": "Aucune réponse pour l'instant.", "en": "No answer yet."},
+    "question": {"fr": "Question", "en": "Question"},
+    "answer": {"fr": "Réponse", "en": "Answer"},
+    "sentences": {"fr": "Phrases et leur appui", "en": "Sentences and their support"},
+    "supported": {"fr": "appuyée", "en": "supported"},
+    "not_supported": {"fr": "non appuyée", "en": "not supported"},
+    "retrieved": {"fr": "Passages retrouvés", "en": "Passages retrieved"},
+    "cited": {"fr": "Passages cités", "en": "Passages cited"},
+    "model": {"fr": "Modèle", "en": "Model"},
+    "tokens": {"fr": "Jetons", "en": "Tokens"},
+    "timings": {"fr": "Temps", "en": "Timings"},
+    "energy_title": {"fr": "Énergie par réponse", "en": "Energy per answer"},
+    "energy_method": {"fr": "Méthode", "en": "Method"},
+    "energy_totals": {"fr": "Totaux", "en": "Totals"},
+    "energy_chart": {"fr": "Wh par requête, échelle logarithmique", "en": "Wh per request, log scale"},
+    "energy_how": {
+        "fr": "Mesurée par les compteurs RAPL ou NVML quand la machine les expose ; sinon estimée à partir du temps CPU du processus multiplié par une puissance par cœur (fourchette affichée). Chaque chiffre porte sa méthode.",
+        "en": "Measured with RAPL or NVML counters where the machine exposes them; otherwise estimated from the process's CPU time times a per-core power (a range is shown). Every figure carries its method.",
+    },
+    "event_title": {"fr": "L'événement", "en": "The event"},
+    "people": {"fr": "Personnes", "en": "People"},
+    "documents": {"fr": "Documents", "en": "Documents"},
+    "references": {"fr": "Références citées", "en": "References cited"},
+    "ingested": {"fr": "intégré", "en": "ingested"},
+    "not_ingested": {"fr": "cité, non intégré", "en": "cited, not ingested"},
+    "passage_title": {"fr": "Passage cité", "en": "Cited passage"},
+    "page": {"fr": "page", "en": "page"},
+    "lines": {"fr": "lignes", "en": "lines"},
+    "back": {"fr": "Retour", "en": "Back"},
+    "error_title": {"fr": "Erreur", "en": "Error"},
+}
+
+
+def language() -> str:
+    """The interface language for this request."""
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES) or "fr"
+
+
+def t(key: str, **values: object) -> str:
+    """The word for `key` in this request's language."""
+    text = WORDS[key][language()]
+    return text.format(**values) if values else text

@@ -1,0 +1,115 @@
+"""The HTML pages. Data comes from the engines (kb, audit); the pages only arrange it."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from kb import audit
+from kb.energy import REFERENCES
+from kb.errors import EventKBError
+from webapp.chart import log_bars
+from webapp.i18n import LANGUAGES, language, t
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr"}
+
+
+@bp.after_app_request
+def _remember_language(response: Response) -> Response:
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        response.set_cookie("lang", asked, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+def engines():
+    return current_app.extensions["eventkb"]
+
+
+@bp.app_errorhandler(EventKBError)
+def _error(exc: EventKBError):
+    status = 404 if str(exc).startswith(("No passage", "No answer", "No one called")) else 400
+    if request.path.startswith("/api/"):
+        from webapp.api import error_response
+
+        return error_response(status, "not_found" if status == 404 else "bad_request", str(exc))
+    return render_template("error.html", message=str(exc)), status
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    if request.path.startswith("/api/"):
+        from webapp.api import _http_error as api_error
+
+        return api_error(exc)
+    return render_template("error.html", message=f"{exc.code} {exc.name}"), exc.code
+
+
+@bp.get("/")
+def chat() -> str:
+    return render_template("chat.html")
+
+
+@bp.get("/quotes")
+def quotes() -> str:
+    kb = engines().kb
+    speaker, query = request.args.get("speaker", ""), request.args.get("q", "")
+    person, hits = (kb.quotes(speaker, query or None) if speaker else (None, []))
+    people = [p for p in kb.people if p["passages"]]
+    return render_template("quotes.html", people=people, person=person, hits=hits, speaker=speaker, query=query)
+
+
+@bp.get("/audit")
+def audit_list() -> str:
+    conn = engines().audit_log()
+    try:
+        return render_template("audit.html", answers=audit.listing(conn, limit=500))
+    finally:
+        conn.close()
+
+
+@bp.get("/audit/<answer_id>")
+def audit_entry(answer_id: str) -> str:
+    conn = engines().audit_log()
+    try:
+        return render_template("audit_entry.html", r=audit.get(conn, answer_id))
+    finally:
+        conn.close()
+
+
+@bp.get("/energy")
+def energy() -> str:
+    conn = engines().audit_log()
+    try:
+        answers, summary = audit.all_energy(conn), audit.energy_summary(conn)
+    finally:
+        conn.close()
+    rows = [(label, wh, "reference") for label, wh, _ in REFERENCES]
+    rows += [(f"#{n} {a['created'][:16].replace('T', ' ')}", a["wh"], "measured" if a["method"].startswith("measured") else "estimate")
+             for n, a in enumerate(answers[-20:], start=max(1, len(answers) - 19))]
+    return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers)
+
+
+@bp.get("/event")
+def event() -> str:
+    kb = engines().kb
+    return render_template("event.html", event=kb.event or {}, people=kb.people, documents=kb.documents(), references=kb.references())
+
+
+@bp.get("/passage/<passage_id>")
+def passage(passage_id: str) -> str:
+    kb = engines().kb
+    centre = kb.passage(passage_id)
+    return render_template("passage.html", p=centre, around=kb.around(passage_id))
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str):
+    response = make_response(redirect(request.referrer or url_for("pages.chat")))
+    if code in LANGUAGES:
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+    return response

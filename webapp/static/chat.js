@@ -1,0 +1,148 @@
+// The chat page: streams an answer over Server-Sent Events and shows its checked citations.
+// Everything from questions and documents goes into the page as text, never as HTML.
+"use strict";
+
+const words = JSON.parse(document.getElementById("words").dataset.words);
+const form = document.getElementById("ask");
+const input = document.getElementById("question");
+const button = document.getElementById("ask-button");
+const statusLine = document.getElementById("status");
+const conversation = document.getElementById("conversation");
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function locator(c) {
+  const parts = [c.document];
+  if (c.page) parts.push(`${words.page} ${c.page}`);
+  if (c.lines) parts.push(`${words.lines} ${c.lines[0]}–${c.lines[1]}`);
+  if (c.speaker) parts.push(c.speaker);
+  return parts.join(" · ");
+}
+
+// The checked answer, with each [n] turned into a link to the cited passage.
+function renderAnswer(target, record) {
+  target.textContent = "";
+  const byN = new Map(record.citations.map((c) => [c.n, c]));
+  for (const piece of record.answer.split(/(\[\d+\])/)) {
+    const match = piece.match(/^\[(\d+)\]$/);
+    const c = match && byN.get(Number(match[1]));
+    if (c) {
+      target.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}#passage`, class: "cite", title: locator(c) }, `[${c.n}]`));
+    } else {
+      target.append(document.createTextNode(piece));
+    }
+  }
+}
+
+function renderRecord(turn, record) {
+  const answer = turn.querySelector(".answer");
+  renderAnswer(answer, record);
+  answer.classList.toggle("abstained", record.abstained);
+  if (record.abstained) turn.append(el("p", { class: "notice" }, words.abstained));
+  const left = record.sentences.filter((s) => !s.supported);
+  if (left.length && !record.abstained) {
+    const box = el("details", { class: "unsupported" });
+    box.append(el("summary", {}, words.unsupported));
+    for (const s of left) box.append(el("p", {}, `${s.text} (${s.problems.join("; ")})`));
+    turn.append(box);
+  }
+  if (record.citations.length) {
+    turn.append(el("h3", {}, words.sources));
+    const list = el("ol", { class: "citations" });
+    for (const c of record.citations) {
+      const item = el("li", { value: String(c.n) });
+      item.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}#passage` }, locator(c)));
+      item.append(el("blockquote", {}, c.text));
+      list.append(item);
+    }
+    turn.append(list);
+  }
+  const e = record.energy;
+  const chatgpt = e.comparisons.find((x) => x.label === "ChatGPT request");
+  let line = `${words.energy}: ${e.wh.toFixed(4)} Wh (${e.wh_low.toFixed(4)}–${e.wh_high.toFixed(4)}, ${e.method}), ${e.gco2e.toFixed(5)} gCO2e`;
+  if (chatgpt && chatgpt.ratio) line += ` · ×${chatgpt.ratio} ${words.vs_chatgpt}`;
+  const meta = el("p", { class: "meta" }, line + " · ");
+  meta.append(el("a", { href: `/audit/${encodeURIComponent(record.id)}` }, words.audit));
+  turn.append(meta);
+}
+
+function showError(turn, payload) {
+  const message = payload.code === "busy" ? words.busy.replace("{n}", payload.retry_after || 10) : words.failed.replace("{m}", payload.message);
+  statusLine.textContent = message;
+  turn.querySelector(".answer").classList.add("failed");
+  turn.append(el("p", { class: "error", role: "alert" }, message));
+}
+
+async function ask(question) {
+  const turn = el("article", { class: "turn" });
+  turn.append(el("p", { class: "question" }, question));
+  turn.append(el("p", { class: "answer", "aria-busy": "true" }));
+  conversation.prepend(turn);
+  statusLine.textContent = words.thinking;
+  const response = await fetch("/api/ask/stream", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify({ question }),
+  });
+  if (!response.ok) {
+    let payload = { message: response.statusText };
+    try { payload = (await response.json()).error; } catch (_) { /* not JSON */ }
+    payload.retry_after = payload.retry_after || response.headers.get("Retry-After");
+    showError(turn, payload);
+    return;
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const answer = turn.querySelector(".answer");
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const type = (block.match(/^event: (.*)$/m) || [])[1];
+      const data = (block.match(/^data: (.*)$/m) || [])[1];
+      if (!type || !data) continue;
+      const payload = JSON.parse(data);
+      if (type === "token") {
+        answer.append(document.createTextNode(payload.text));
+      } else if (type === "record") {
+        answer.removeAttribute("aria-busy");
+        renderRecord(turn, payload.record);
+        statusLine.textContent = "";
+      } else if (type === "error") {
+        showError(turn, payload);
+      }
+    }
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const question = input.value.trim();
+  if (!question) return;
+  button.disabled = true;
+  try {
+    await ask(question);
+  } catch (err) {
+    statusLine.textContent = words.failed.replace("{m}", String(err));
+  } finally {
+    button.disabled = false;
+    input.focus();
+  }
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
