@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test ingest bench bench-answer eval eval-answers clean
+.PHONY: setup browser run ask test ingest bench bench-answer eval eval-answers clean
 
 setup:
 	@bash scripts/setup.sh
@@ -11,9 +11,15 @@ ingest: setup
 	$(BIN)/eventkb ingest
 
 run: ingest
+	$(BIN)/eventkb serve
+
+ask: ingest
 	$(BIN)/eventkb ask "Combien d'énergie consomme une requête ChatGPT ?"
 
-test: setup
+browser:
+	@bash scripts/browser.sh
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 bench: setup

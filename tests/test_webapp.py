@@ -177,3 +177,8 @@ def test_no_knowledge_base_is_one_clear_error(tmp_path):
     app = create_app({"KB_HOME": str(tmp_path / "empty"), "TESTING": True})
     response = app.test_client().get("/api/health")
     assert error_of(response, 503)["message"].startswith("No knowledge base")
+
+
+def test_event_page_marks_which_cited_reports_are_ingested(client):
+    page = client.get("/event", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "cited, not ingested" in page and "ingested" in page and "Jules Delcon" in page

@@ -1,0 +1,159 @@
+"""The real server, the real knowledge base and the small SmolLM2 model, driven in headless Chromium.
+
+Never skipped: `make test` installs Debian's Chromium (scripts/browser.sh). Screenshots go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb.embedder import embedder_name, load_embedder
+from tests.conftest import EVENT, ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+ARTIFACTS = ROOT / "test-artifacts"
+QUESTION = "Combien de limites planétaires avons-nous déjà franchies ?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("kb-browser")
+    ingest([EVENT], home, embedder_name("default"), lambda: load_embedder("default"), log=lambda m: None)
+    port = free_port()
+    env = dict(os.environ, EVENTKB_EMBEDDER="default", EVENTKB_HOME=str(home))
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port), "--model", "small"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the server did not start: {(home / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: run `make browser` (apt-get install chromium)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="fr-BE", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (errors.append("dialog: " + dialog.message), dialog.dismiss()))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.evaluate("""() => {
+        window.tokenAppends = 0;
+        new MutationObserver((changes) => {
+            for (const c of changes) if (c.target.classList && c.target.classList.contains('answer') && c.addedNodes.length) window.tokenAppends++;
+        }).observe(document.getElementById('conversation'), {childList: true, subtree: true});
+    }""")
+    page.press("#question", "Enter")
+    page.wait_for_selector(".turn .meta", timeout=90_000)
+
+
+def test_chat_streams_an_answer_with_citations_that_open_the_passage(server, page):
+    page.goto(server + "/")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    ask(page, QUESTION)
+    assert page.evaluate("window.tokenAppends") >= 2  # text arrived in pieces, not at once
+    answer = page.locator(".turn .answer").first.inner_text()
+    assert answer.strip()
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    citation = page.locator(".citations a").first
+    assert citation.count() == 1, f"no citation for {answer!r}"
+    citation.click()
+    page.wait_for_selector("mark#passage")
+    assert "limites" in page.locator("mark#passage").inner_text()
+    assert "lignes" in page.locator(".locator").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "passage.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_quotes_filter_by_panelist(server, page):
+    page.goto(server + "/quotes")
+    page.select_option("#speaker", "Xavier Marichal")
+    page.fill("#q", "vidéo")
+    page.click("form.filters button")
+    page.wait_for_selector("#quotes-of")
+    speakers = page.locator("li.quote").evaluate_all("items => items.map(i => i.dataset.speaker)")
+    assert speakers and set(speakers) == {"Xavier Marichal"}
+    page.screenshot(path=str(ARTIFACTS / "quotes.png"), full_page=True)
+
+
+def test_audit_entry_and_energy_chart(server, page):
+    page.goto(server + "/")
+    ask(page, "Qui a modéré le panel ?")
+    page.goto(server + "/audit")
+    page.locator("table.list a").first.click()
+    page.wait_for_selector("#audit-question")
+    assert "modéré" in page.locator("#audit-question").inner_text()
+    assert "sha256" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+    page.goto(server + "/energy")
+    assert page.locator("svg.chart rect.reference").count() == 4
+    assert page.locator("svg.chart rect.estimate, svg.chart rect.measured").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "energy.png"), full_page=True)
+
+
+def test_event_page_on_a_phone_in_english_and_hostile_text_stays_text(server, browser):
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server + "/event")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Xavier Marichal" in page.content() and "ingested" in page.inner_text("#documents")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(ARTIFACTS / "event-phone.png"), full_page=True)
+    page.goto(server + "/")
+    hostile = "<img src=x onerror=alert(1)> Baby shark ?"
+    ask(page, hostile)
+    assert page.locator(".turn .question").first.inner_text() == hostile
+    assert page.locator(".turn img").count() == 0 and dialogs == []
+    page.click("nav .lang")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    context.close()
