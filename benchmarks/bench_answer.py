@@ -83,6 +83,7 @@ def main() -> int:
         values = [r[key] for r in rows]
         print(f"{label:32} median {statistics.median(values):8.4g}  p90 {pct(values, 0.9):8.4g}")
     print(f"{'generation tokens/s, bare':32} median {statistics.median(bare_tps):8.4g}  p90 {pct(bare_tps, 0.9):8.4g}")
+    print("per answer, tokens/s pipeline vs bare: " + ", ".join(f"{r['tps']:.1f}/{b:.1f}" for r, b in zip(rows, bare_tps)))
     print(f"pipeline / bare generation speed: {statistics.median([r['tps'] for r in rows]) / statistics.median(bare_tps):.3f}")
     print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"estimate per core: {getattr(answerer.meter, 'low', '?')}-{getattr(answerer.meter, 'high', '?')} W ({getattr(answerer.meter, 'source', '')})")

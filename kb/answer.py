@@ -26,7 +26,7 @@ MAX_QUESTION_CHARS = 1000
 K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
 MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
-QUOTE_COVERAGE = 0.75  # share of them one source sentence must hold to be quoted when the model declines
+QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 
 # Constant, so that llama.cpp reuses its evaluated prefix from one question to the next.
 SYSTEM = (
@@ -91,11 +91,12 @@ def quote_fallback(question: str, language: str, sources: list[Source]) -> Sente
     words = content_words(question)
     if len(words) < 2:
         return None
+    needed = QUOTE_COVERAGE[0] if len(words) < 5 else QUOTE_COVERAGE[1]
     for source in sources:
         for sentence in source.sentences:
             have = set(tokens(sentence))
             held = sum(word_matches(w, have) for w in words) / len(words)
-            if held >= QUOTE_COVERAGE and detect(sentence, default=language) == language and 4 <= len(sentence.split()) <= 60:
+            if held >= needed and detect(sentence, default=language) == language and 4 <= len(sentence.split()) <= 60:
                 text = f"« {sentence.strip(' «»')} »" if language == "fr" else f"“{sentence.strip(' “”')}”"
                 return Sentence(text, [], [source.n], True)
     return None
@@ -176,7 +177,8 @@ class Answerer:
             if not any(s.supported for s in sentences):
                 reason = "no sentence of the model's answer is supported by the sources"
         mode = "generated"
-        if reason is not None and sources:
+        if reason is not None and sources and is_refusal(raw):
+            # The model declined, yet a source sentence holds nearly all the question: quote it verbatim.
             quoted = quote_fallback(question, language, sources)
             if quoted is not None:
                 sentences, reason, mode = [quoted], None, "quoted"

@@ -158,3 +158,11 @@ def test_bad_questions_get_one_clear_error(bad):
 def test_compose_puts_checked_citations_before_the_final_stop():
     sentences = [Sentence("Une requête consomme 2,9 Wh.", [1], [2], True), Sentence("Faux.", [1], [], False)]
     assert compose(sentences) == "Une requête consomme 2,9 Wh [2]."
+
+
+def test_when_the_model_declines_a_sentence_holding_the_question_is_quoted(kb, tmp_path):
+    record = answerer(kb, lambda m: "NOT IN SOURCES", tmp_path).ask(QUESTION)
+    assert not record["abstained"] and record["mode"] == "quoted"
+    assert record["answer"].startswith("« ") and "14 millards" in record["answer"] and record["citations"]
+    record = answerer(kb, lambda m: "NOT IN SOURCES", tmp_path).ask("Quel âge a Xavier Marichal ?")
+    assert record["abstained"] and record["mode"] == "abstained"
