@@ -5,6 +5,7 @@ the checked citations, then the final record (also written to the audit log).
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import uuid
@@ -177,8 +178,9 @@ class Answerer:
             if not any(s.supported for s in sentences):
                 reason = "no sentence of the model's answer is supported by the sources"
         mode = "generated"
-        if reason is not None and sources and is_refusal(raw):
-            # The model declined, yet a source sentence holds nearly all the question: quote it verbatim.
+        declined = is_refusal(raw) or len(re.findall(r"[^\W\d_]{2,}", re.sub(r"\[\d+\]", "", raw))) < 2
+        if reason is not None and sources and declined:
+            # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
             quoted = quote_fallback(question, language, sources)
             if quoted is not None:
                 sentences, reason, mode = [quoted], None, "quoted"

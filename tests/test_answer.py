@@ -166,3 +166,10 @@ def test_when_the_model_declines_a_sentence_holding_the_question_is_quoted(kb, t
     assert record["answer"].startswith("« ") and "14 millards" in record["answer"] and record["citations"]
     record = answerer(kb, lambda m: "NOT IN SOURCES", tmp_path).ask("Quel âge a Xavier Marichal ?")
     assert record["abstained"] and record["mode"] == "abstained"
+
+
+def test_an_empty_answer_counts_as_declining(kb, tmp_path):
+    record = answerer(kb, lambda m: "1. [1]", tmp_path).ask(QUESTION)
+    assert record["mode"] == "quoted" and "14 millards" in record["answer"]
+    record = answerer(kb, lambda m: "Baby shark a 3 milliards de vues [1].", tmp_path).ask(QUESTION)
+    assert record["abstained"]  # a real answer that does not hold up is not replaced by a quote
