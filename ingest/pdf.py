@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,8 @@ from ingest.document import Heading, LoadedDocument, LoadError, Line, Page
 
 MAX_PAGES = 2000
 MAX_BYTES = 200 * 1024 * 1024
+MAX_PAGE_CHARS = 200_000  # a page of a real report holds a few thousand characters
+MAX_SECONDS = 300.0  # text extraction time for one PDF
 
 # Running headers and footers sit in the first or last lines of a page.
 _EDGE = 3
@@ -136,12 +139,17 @@ def load_pdf(path: Path) -> LoadedDocument:
 
     raw_pages: list[list[str]] = []
     notes: list[str] = []
+    started = time.monotonic()
     for number, page in enumerate(reader.pages, start=1):
+        if time.monotonic() - started > MAX_SECONDS:
+            raise LoadError(f"{path}: reading its text took more than {MAX_SECONDS:g} s (stopped at page {number}); split the PDF and ingest the parts")
         try:
             text = page.extract_text() or ""
         except Exception as exc:  # pypdf raises many types on damaged content streams
             notes.append(f"{path}: page {number} could not be read ({type(exc).__name__})")
             text = ""
+        if len(text) > MAX_PAGE_CHARS:
+            raise LoadError(f"{path}: page {number} holds {len(text)} characters of text, more than the limit of {MAX_PAGE_CHARS}")
         raw_pages.append(normalise(text).split("\n"))
 
     running = running_lines(raw_pages)

@@ -222,5 +222,8 @@ class Answerer:
         }
         if self.audit_log is not None:
             retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(hits, start=1)]
-            audit.save(self.audit_log, record, retrieved)
+            try:
+                audit.save(self.audit_log, record, retrieved)
+            except sqlite3.Error as exc:  # disk full, read-only: the transaction is rolled back whole
+                raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
         yield {"type": "record", "record": record}

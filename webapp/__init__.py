@@ -4,15 +4,18 @@
 """
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from webapp.engines import Engines
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """The Flask app; `config` may set KB_HOME, MODEL, EMBEDDER, ENGINES, QUEUE_WAIT_S, QUEUE_SIZE."""
+    """The Flask app; `config` may set KB_HOME, MODEL, EMBEDDER, ENGINES, QUEUE_WAIT_S, QUEUE_SIZE, ADMIN_TOKEN, INGEST_PATHS."""
     app = Flask(__name__)
     app.config.update(KB_HOME=None, MODEL=None, EMBEDDER=None, QUEUE_WAIT_S=60.0, QUEUE_SIZE=8, MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
+    app.config.update(ADMIN_TOKEN=os.environ.get("EVENTKB_ADMIN_TOKEN") or None, INGEST_PATHS=None)
     app.config.update(config or {})
     app.extensions["eventkb"] = app.config.get("ENGINES") or Engines(app.config)
 

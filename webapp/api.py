@@ -185,6 +185,21 @@ def event() -> Response:
     return jsonify({"event": kb.event, "people": kb.people, "documents": kb.documents(), "references": kb.references()})
 
 
+@bp.post("/ingest")
+def reingest() -> Response:
+    """Rebuild the knowledge base from the configured sources; off unless EVENTKB_ADMIN_TOKEN (or ADMIN_TOKEN) is set."""
+    import hmac
+
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        raise ApiError(403, "forbidden", "Changing the knowledge base from the web app is off: set EVENTKB_ADMIN_TOKEN to allow it.")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), str(token).encode()):
+        raise ApiError(401, "unauthorized", "Send the admin token as 'Authorization: Bearer TOKEN'.")
+    result = engines().reingest()
+    return jsonify({"status": result.status, "documents": result.documents, "passages": result.passages, "failures": result.failures})
+
+
 @bp.get("/health")
 def health() -> Response:
     e = engines()

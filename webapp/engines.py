@@ -20,6 +20,7 @@ class Engines:
         self.model_spec = config.get("MODEL")
         self.embedder_spec = config.get("EMBEDDER")
         self.wait_s = float(config.get("QUEUE_WAIT_S", 60.0))
+        self.ingest_paths = [Path(p) for p in config.get("INGEST_PATHS") or []]
         self.queue = threading.BoundedSemaphore(int(config.get("QUEUE_SIZE", 8)))
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
@@ -53,6 +54,16 @@ class Engines:
 
     def leave_queue(self) -> None:
         self.queue.release()
+
+    def reingest(self):
+        """Ingest the configured sources again (the bundled event by default) and reopen the new build."""
+        from ingest.pipeline import ingest
+        from kb.embedder import embedder_name, load_embedder
+
+        result = ingest(self.ingest_paths, self.home, embedder_name(self.embedder_spec), lambda: load_embedder(self.embedder_spec), log=lambda m: None)
+        with self._lock:
+            self._kb = KnowledgeBase.open(self.home, embedder=self._kb._embedder if self._kb else None, embedder_spec=self.embedder_spec)
+        return result
 
     def audit_log(self):
         return audit.connect(self.home)
