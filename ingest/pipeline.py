@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -306,6 +307,9 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
             shutil.rmtree(final)
         os.rename(tmp, final)
         _swap_current(home, final)
+    except (OSError, sqlite3.Error) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise EventKBError(f"Writing the new build in {builds} failed ({exc}): check the free disk space; the previous knowledge base is unchanged.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -271,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as exc:  # a full disk, a file too large, no permission
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}: check the free disk space and the permissions; nothing was half-written.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; the previous knowledge base is unchanged.", file=sys.stderr)
         return 130
