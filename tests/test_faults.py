@@ -20,7 +20,10 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb import audit, models
+from kb.answer import Answerer
 from kb.embedder import FakeEmbedder
+from kb.energy import FakeMeter
+from kb.generator import FakeGenerator, echo_first_source
 from kb.knowledge import KnowledgeBase
 from tests.conftest import EVENT, all_reports
 from tests.test_browser import free_port
@@ -29,10 +32,10 @@ pytestmark = pytest.mark.e2e
 QUERIES = ["Baby shark vues", "consommation électrique des data centres", "limites planétaires", "I-Care Espagne ChatGPT"]
 
 
-def eventkb(*args: str, log: Path | None = None, **kwargs) -> subprocess.Popen:
+def eventkb(*args: str, log: Path | None = None, embedder: str = "fake", **kwargs) -> subprocess.Popen:
     """A real eventkb process; a server logs to a file (a full pipe would stall it), the others to pipes."""
     command = [sys.executable, "-m", "kb.cli", *args]
-    env = dict(os.environ, EVENTKB_EMBEDDER="fake")
+    env = dict(os.environ, EVENTKB_EMBEDDER=embedder)
     if log is None:
         return subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
     with open(log, "w") as handle:  # the child keeps its own descriptor
@@ -47,10 +50,12 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         proc.stderr.close()
 
 
-def snapshot(home: Path) -> list[list[str]]:
+def snapshot(home: Path) -> list:
+    """What the knowledge base answers: search results, and the answers of a deterministic model."""
     kb = KnowledgeBase.open(home, embedder=FakeEmbedder())
     try:
-        return [[h.passage.id for h in kb.search(q, k=5)] for q in QUERIES]
+        answerer = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter())
+        return [([h.passage.id for h in kb.search(q, k=5)], answerer.ask(q)["answer"]) for q in QUERIES]
     finally:
         kb.close()
 
