@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
 import sys
 from pathlib import Path
 
@@ -19,15 +17,10 @@ from ingest.pipeline import ingest  # noqa: E402
 from kb.answer import Answerer  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
-from kb.evaluate import ANSWER_SET, load_set, score_answer, summarise_answers  # noqa: E402
+from kb.evaluate import ANSWER_SET, load_set, score_answer, speed_summary, summarise_answers  # noqa: E402
 from kb.generator import load_generator  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.paths import BUNDLED_EVENT  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> int:
@@ -57,20 +50,7 @@ def main() -> int:
             mark = "ABST" if row["abstained"] else ("ok  " if row["facts_ok"] else "MISS")
             print(f"{mark} {q['id']:28} {row['first_token_ms'] / 1000:5.1f}s {row['total_ms'] / 1000:5.1f}s  {row['answer'][:110]}", flush=True)
     summary = summarise_answers(rows)
-    generated = [r for r in rows if r["tokens"]["completion"]]
-    speed = {
-        "answers_with_generation": len(generated),
-        "first_token_s_median": round(statistics.median(r["first_token_ms"] for r in generated) / 1000, 2) if generated else None,
-        "first_token_s_p90": round(pct([r["first_token_ms"] for r in generated], 0.9) / 1000, 2) if generated else None,
-        "total_s_median": round(statistics.median(r["total_ms"] for r in generated) / 1000, 2) if generated else None,
-        "total_s_p90": round(pct([r["total_ms"] for r in generated], 0.9) / 1000, 2) if generated else None,
-        "cpu_s_median": round(statistics.median(r["cpu_seconds"] for r in generated), 2) if generated else None,
-        "wh_median": round(statistics.median(r["wh"] for r in generated), 5) if generated else None,
-        "completion_tokens_median": statistics.median(r["tokens"]["completion"] for r in generated) if generated else None,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "meter": answerer.meter.name,
-        "meter_detail": getattr(answerer.meter, "source", ""),
-    }
+    speed = dict(speed_summary(rows), meter=answerer.meter.name, meter_detail=getattr(answerer.meter, "source", ""))
     if args.json:
         print(json.dumps({"model": answerer.generator.info.to_json(), "summary": summary, "speed": speed, "rows": rows}, ensure_ascii=False, indent=1))
     else:

@@ -24,6 +24,7 @@ EXAMPLES = {
     "audit": "eventkb audit            # the list; eventkb audit ID for one answer",
     "energy": "eventkb energy --json",
     "serve": "eventkb serve                      # http://127.0.0.1:5000",
+    "eval": "eventkb eval --subset 10 --json",
 }
 
 
@@ -65,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="how many answers to list (default 50)")
 
     command("energy", "Energy used by the stored answers, per method, against published figures.")
+
+    p = command("eval", "Measure retrieval, quote attribution and answers on the committed question sets.")
+    p.add_argument("--subset", type=int, metavar="N", help="only N questions of each set, spread over it (a quick run)")
+    p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
 
     p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
@@ -120,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.open(home)
     if args.command == "ask":
         return _ask(args, kb, home)
+    if args.command == "eval":
+        return _eval(args, kb)
     if args.command == "search":
         hits = kb.search(args.query, k=_k(args.k) or 5, speaker=args.speaker, document=args.document, section=args.section, mode=args.mode)
         if args.json:
@@ -150,6 +157,37 @@ def run(args: argparse.Namespace) -> int:
                 empty = f"; no text on page(s) {', '.join(map(str, d['empty_pages']))}" if d["empty_pages"] else ""
                 print(f"{d['id']}: {d['title']} ({state}{empty})")
     kb.close()
+    return 0
+
+
+def _eval(args: argparse.Namespace, kb) -> int:
+    from kb.answer import Answerer
+    from kb.energy import choose_meter
+    from kb.evaluate import evaluate
+    from kb.generator import load_generator
+
+    answerer = Answerer(kb, load_generator(args.model), choose_meter())
+    kb.search("warm up", k=1)
+    answerer.ask("Qui a modéré le panel ?")  # the constant prompt prefix is then cached, as in a running server
+    result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    c = result["counts"]
+    print(f"{c['retrieval_questions']} retrieval and {c['answer_questions']} answer questions on {', '.join(c['ingested'])}"
+          + (f" ({c['skipped_for_missing_documents']} skipped: their documents are not ingested)" if c["skipped_for_missing_documents"] else ""))
+    print(f"\n{'retrieval':10} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
+    for r in result["retrieval"]:
+        print(f"{r['mode']:10} {r['recall@1']:9.3f} {r['recall@5']:9.3f} {r['mrr']:6.3f}")
+    print(f"\nquote attribution precision: {result['quote_attribution_precision']:.3f}")
+    print(f"\nanswers ({result['model']['name']}):")
+    for key, value in result["answers"].items():
+        print(f"  {key:22} {value if value is not None else 'n/a'}")
+    print("\nper answer (median / p90):")
+    for key, value in result["speed"].items():
+        if isinstance(value, dict):
+            print(f"  {key:22} {value['median']:g} / {value['p90']:g}")
+    print(f"  energy method          {result['meter']}")
     return 0
 
 

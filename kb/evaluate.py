@@ -1,13 +1,16 @@
-"""Retrieval evaluation: recall@1, recall@5 and MRR per search mode, and quote attribution checks.
+"""Evaluation: retrieval recall@1/@5 and MRR per search mode, quote attribution, and answer quality and speed.
 
-The question set names, for each question, the passage(s) that answer it as (document, text it
-contains); a hit counts when a retrieved passage matches one of them.
+The question sets name, for each question, the passage(s) that answer it as (document, text it
+contains), and for answers the key facts a correct answer states; `evaluate()` runs them all.
 """
 from __future__ import annotations
 
+import resource
+import statistics
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from kb.knowledge import KnowledgeBase
 from kb.textnorm import fold
@@ -131,4 +134,63 @@ def summarise_answers(rows: list[dict]) -> dict:
         "abstention_precision": ratio(sum(not r["answerable"] for r in abstained), len(abstained)),
         "abstention_recall": ratio(sum(r["abstained"] for r in should), len(should)),
         "language_match": ratio(sum(bool(r["language_ok"]) for r in answered), len(answered)),
+        "citation_recall": ratio(sum(r["facts_ok"] and r["good_citations"] > 0 for r in answerable), sum(r["facts_ok"] for r in answerable)),
     }
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def speed_summary(rows: list[dict]) -> dict:
+    """Median and 90th percentile of time to first token, total time, tokens, CPU time and energy, over answers that ran the model."""
+    generated = [r for r in rows if r["tokens"]["completion"]]
+    out: dict = {"answers_with_generation": len(generated), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    fields = {"first_token_s": lambda r: r["first_token_ms"] / 1000, "total_s": lambda r: r["total_ms"] / 1000,
+              "completion_tokens": lambda r: r["tokens"]["completion"], "prompt_tokens": lambda r: r["tokens"]["prompt"],
+              "cpu_s": lambda r: r["cpu_seconds"], "wh": lambda r: r["wh"]}
+    for name, get in fields.items():
+        values = [get(r) for r in generated]
+        out[name] = {"median": round(statistics.median(values), 5), "p90": round(_pct(values, 0.9), 5)} if values else None
+    return out
+
+
+def _usable(question: dict, ingested: set[str]) -> bool:
+    expect = question.get("expect") or []
+    return not expect and not question.get("answerable", True) or any(doc in ingested for doc, _ in expect)
+
+
+def subset(questions: list[dict], n: int | None) -> list[dict]:
+    """Every k-th question, so that a quick run keeps the mix of languages and sources."""
+    if not n or n >= len(questions):
+        return questions
+    step = len(questions) / n
+    return [questions[int(i * step)] for i in range(n)]
+
+
+def evaluate(kb: KnowledgeBase, answerer, n: int | None = None, log: Callable[[str], None] = lambda m: None) -> dict:
+    """Retrieval, quotes and answers on the committed sets, restricted to questions whose sources this KB holds."""
+    ingested = {d["id"] for d in kb.documents() if d["ingested"]}
+    retrieval_set = load_set()
+    questions = [q for q in retrieval_set["questions"] if _usable(q, ingested)]
+    answer_questions = [q for q in load_set(ANSWER_SET)["questions"] if _usable(q, ingested)]
+    skipped = len(retrieval_set["questions"]) - len(questions)
+    questions, answer_questions = subset(questions, n), subset(answer_questions, n)
+    result: dict = {"retrieval": [retrieval(kb, questions, mode).to_json() for mode in ("bm25", "dense", "hybrid")],
+                    "quotes": attribution(kb, retrieval_set["quotes"])}
+    wrong = sum(len(c["wrongly_attributed"]) for c in result["quotes"])
+    result["quote_attribution_precision"] = round(1 - wrong / max(1, sum(c["quotes"] for c in result["quotes"])), 3)
+    rows = []
+    for q in answer_questions:
+        row = score_answer(q, answerer.ask(q["question"]))
+        rows.append(row)
+        log(f"{'abst' if row['abstained'] else ('ok  ' if row['facts_ok'] else 'miss')} {q['id']}: {row['answer'][:90]}")
+    result["answers"] = summarise_answers(rows)
+    result["speed"] = speed_summary(rows)
+    result["model"] = answerer.generator.info.to_json()
+    result["meter"] = answerer.meter.name
+    result["counts"] = {"retrieval_questions": len(questions), "answer_questions": len(answer_questions),
+                        "skipped_for_missing_documents": skipped, "ingested": sorted(ingested)}
+    result["rows"] = rows
+    return result

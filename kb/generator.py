@@ -5,6 +5,7 @@ Both serialise calls behind one lock per instance, since a llama.cpp context is 
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from dataclasses import dataclass, field
@@ -119,6 +120,16 @@ def generator_spec(spec: str | None = None) -> str:
 
 _loaded: dict[str, Generator] = {}
 _loading = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free the models before the interpreter tears down the modules llama.cpp's finaliser needs."""
+    for generator in _loaded.values():
+        llm = getattr(generator, "llm", None)
+        if llm is not None:
+            llm.close()
+    _loaded.clear()
 
 
 def load_generator(spec: str | None = None) -> Generator:

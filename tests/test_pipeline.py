@@ -85,7 +85,7 @@ def test_failed_build_leaves_the_previous_kb_usable(kb_env, tmp_path, monkeypatc
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(pipeline.KeywordIndex, "build", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(EventKBError, match="disk full .simulated.*previous knowledge base is unchanged"):
         run([EVENT, report("luccioni2022.pdf")], kb_env)
     assert not list((kb_env / "builds").glob(".tmp-*"))
     kb = KnowledgeBase.open(kb_env)

@@ -1,0 +1,38 @@
+"""`eventkb eval` on a small subset with the small model: it runs and its output is well formed (not the scores)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb.cli import main
+from kb.embedder import embedder_name, load_embedder
+from kb.evaluate import ANSWER_SET, load_set, subset
+from tests.conftest import EVENT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_eval_subset_with_the_small_model(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EVENTKB_EMBEDDER", "default")
+    home = tmp_path / "kb"
+    ingest([EVENT], home, embedder_name("default"), lambda: load_embedder("default"), log=lambda m: None)
+    assert main(["eval", "--kb", str(home), "--subset", "6", "--model", "small", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [r["mode"] for r in result["retrieval"]] == ["bm25", "dense", "hybrid"]
+    assert all(0 <= r["recall@5"] <= 1 for r in result["retrieval"])
+    assert result["counts"]["answer_questions"] == len(result["rows"]) == 6
+    assert result["counts"]["skipped_for_missing_documents"] > 0  # the reports are not in this KB
+    for key in ("key_fact_accuracy", "citation_precision", "citation_recall", "abstention_accuracy", "abstention_precision",
+                "abstention_recall", "language_match"):
+        assert key in result["answers"] and (result["answers"][key] is None or 0 <= result["answers"][key] <= 1)
+    assert result["model"]["file"].startswith("SmolLM2") and result["meter"]
+    assert 0 <= result["quote_attribution_precision"] <= 1
+
+
+def test_subset_spreads_over_the_set():
+    questions = load_set(ANSWER_SET)["questions"]
+    picked = subset(questions, 10)
+    assert len(picked) == 10 and picked[0] is questions[0] and picked[-1] is not questions[9]
+    assert subset(questions, None) == questions
