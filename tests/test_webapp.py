@@ -182,3 +182,25 @@ def test_no_knowledge_base_is_one_clear_error(tmp_path):
 def test_event_page_marks_which_cited_reports_are_ingested(client):
     page = client.get("/event", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "cited, not ingested" in page and "ingested" in page and "Jules Delcon" in page
+
+
+def test_each_request_closes_its_audit_connection_and_its_queue_place(client, engines, monkeypatch):
+    opened = []
+    real = engines.answerer
+
+    def tracking():
+        answerer = real()
+        opened.append(answerer.audit_log)
+        return answerer
+
+    monkeypatch.setattr(engines, "answerer", tracking)
+    client.post("/api/ask", json={"question": QUESTION})
+    client.post("/api/ask/stream", json={"question": QUESTION}).get_data()
+    assert len(opened) == 2
+    for conn in opened:
+        with pytest.raises(Exception, match="closed"):
+            conn.execute("SELECT 1")
+    for _ in range(2):  # all queue places came back (QUEUE_SIZE 2)
+        engines.queue.acquire(blocking=False) or pytest.fail("a queue place leaked")
+    for _ in range(2):
+        engines.queue.release()

@@ -95,10 +95,14 @@ def ask() -> Response:
     question = _question()
     e = engines()
     e.enter_queue()
+    answerer = None
     try:
-        return jsonify(e.answerer().ask(question))
+        answerer = e.answerer()
+        return jsonify(answerer.ask(question))
     finally:
         e.leave_queue()
+        if answerer is not None:
+            answerer.audit_log.close()
 
 
 @bp.post("/ask/stream")
@@ -107,7 +111,11 @@ def ask_stream() -> Response:
     question = _question()
     e = engines()
     e.enter_queue()
-    answerer = e.answerer()
+    try:
+        answerer = e.answerer()
+    except BaseException:
+        e.leave_queue()
+        raise
 
     def events() -> Iterator[str]:
         try:
@@ -122,6 +130,7 @@ def ask_stream() -> Response:
             yield "event: error\ndata: " + json.dumps({"status": 500, "code": "internal_error", "message": "The answer failed on the server; try again."}) + "\n\n"
         finally:
             e.leave_queue()
+            answerer.audit_log.close()
 
     return Response(stream_with_context(events()), mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
