@@ -9,7 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from kb.errors import EventKBError
+from kb.errors import EventKBError, NotFound
 
 AUDIT_FILE = "audit.sqlite3"
 
@@ -101,7 +101,7 @@ def get(conn: sqlite3.Connection, answer_id: str) -> dict:
     """One stored answer: its record plus the passages it retrieved, as stored."""
     row = conn.execute("SELECT record FROM answers WHERE id = ?", (answer_id,)).fetchone()
     if row is None:
-        raise EventKBError(f"No answer {answer_id!r} in the audit log: `eventkb audit` lists them.")
+        raise NotFound(f"No answer {answer_id!r} in the audit log: `eventkb audit` lists them.")
     record = json.loads(row[0])
     record["retrieved"] = [
         {"n": n, "id": pid, "document": doc, "page": page, "lines": [a, b] if a is not None else None, "speaker": speaker, "text": text}

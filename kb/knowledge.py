@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kb import store
 from kb.embedder import Embedder, embedder_name, load_embedder
-from kb.errors import EventKBError
+from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
 from kb.people import resolve
 from kb.query import keyword_tokens
@@ -69,7 +69,7 @@ class KnowledgeBase:
 
         build = current_build(home)
         if build is None:
-            raise EventKBError(f"No knowledge base in {home}: run `eventkb ingest` first.")
+            raise NoKnowledgeBase(f"No knowledge base in {home}: run `eventkb ingest` first.")
         return cls(build, embedder, embedder_spec)
 
     @property
@@ -95,7 +95,7 @@ class KnowledgeBase:
         docs = self.documents() if document else []
         if document and document not in {d["id"] for d in docs}:
             ids = ", ".join(d["id"] for d in docs if d["ingested"])
-            raise EventKBError(f"No document {document!r} in this knowledge base; the documents are: {ids}.")
+            raise NotFound(f"No document {document!r} in this knowledge base; the documents are: {ids}.")
         wanted_section = fold(section) if section else None
         return {
             p.row
@@ -144,7 +144,7 @@ class KnowledgeBase:
         """One passage by id, with a clear error when there is none."""
         found = self.by_id.get(passage_id)
         if found is None:
-            raise EventKBError(f"No passage {passage_id!r} in this knowledge base.")
+            raise NotFound(f"No passage {passage_id!r} in this knowledge base.")
         return found
 
     def around(self, passage_id: str, before: int = 2, after: int = 2) -> list[store.Passage]:

@@ -1,7 +1,7 @@
 """Find a person of the event from what a user types: full name, last name, first name, alias or initials."""
 from __future__ import annotations
 
-from kb.errors import EventKBError
+from kb.errors import EventKBError, NotFound
 from kb.textnorm import fold
 
 
@@ -29,4 +29,4 @@ def resolve(query: str, people: list[dict]) -> dict:
     if len(matches) > 1:
         names = " and ".join(p["name"] for p in matches)
         raise EventKBError(f"{query!r} could be {names}: give the full name.")
-    raise EventKBError(f"No one called {query!r} in this event; the people are: {listing}.")
+    raise NotFound(f"No one called {query!r} in this event; the people are: {listing}.")

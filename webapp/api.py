@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from kb import audit
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
 from kb.energy import REFERENCES
-from kb.errors import EventKBError
+from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -39,13 +39,18 @@ def _busy(exc: BusyError) -> Response:
     return error_response(503, "busy", str(exc), exc.retry_after)
 
 
+def kb_error_status(exc: EventKBError) -> tuple[int, str]:
+    """The HTTP status and error code for an error of the knowledge base."""
+    if isinstance(exc, NotFound):
+        return 404, "not_found"
+    if isinstance(exc, NoKnowledgeBase):
+        return 503, "no_knowledge_base"
+    return 400, "bad_request"
+
+
 @bp.errorhandler(EventKBError)
 def _kb_error(exc: EventKBError) -> Response:
-    message = str(exc)
-    status = 404 if message.startswith(("No passage", "No answer", "No one called", "No document")) else 400
-    if message.startswith("No knowledge base"):
-        status = 503
-    return error_response(status, "not_found" if status == 404 else ("no_knowledge_base" if status == 503 else "bad_request"), message)
+    return error_response(*kb_error_status(exc), str(exc))
 
 
 @bp.errorhandler(HTTPException)

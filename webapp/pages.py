@@ -32,11 +32,11 @@ def engines():
 
 @bp.app_errorhandler(EventKBError)
 def _error(exc: EventKBError):
-    status = 404 if str(exc).startswith(("No passage", "No answer", "No one called")) else 400
-    if request.path.startswith("/api/"):
-        from webapp.api import error_response
+    from webapp.api import error_response, kb_error_status
 
-        return error_response(status, "not_found" if status == 404 else "bad_request", str(exc))
+    status, code = kb_error_status(exc)
+    if request.path.startswith("/api/"):
+        return error_response(status, code, str(exc))
     return render_template("error.html", message=str(exc)), status
 
 
