@@ -32,7 +32,8 @@ eval: setup
 	$(BIN)/python benchmarks/eval_retrieval.py
 
 eval-answers: setup
-	$(BIN)/python benchmarks/eval_answers.py
+	$(BIN)/eventkb ingest data/ailouvain-2024-03-18 ../shared/reports/*.pdf --kb var/eval-kb
+	$(BIN)/eventkb eval --kb var/eval-kb
 
 clean:
 	rm -rf var $(VENV)  # the knowledge base itself is in $$EVENTKB_HOME or ~/.local/share/eventkb
