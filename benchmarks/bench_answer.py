@@ -21,15 +21,10 @@ from ingest.pipeline import ingest  # noqa: E402
 from kb.answer import MAX_TOKENS, Answerer  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
-from kb.evaluate import ANSWER_SET, load_set  # noqa: E402
+from kb.evaluate import ANSWER_SET, load_set, percentile  # noqa: E402
 from kb.generator import load_generator  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.paths import BUNDLED_EVENT  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def bare(llm, messages: list[dict]) -> tuple[float, float, int]:
@@ -81,8 +76,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores; model {generator.info.name}; {len(rows)} answers with generation; meter {answerer.meter.name}")
     for key, label in (("ttft", "time to first token (s)"), ("total", "full answer (s)"), ("cpu", "CPU-seconds per answer"), ("wh", "Wh per answer"), ("tps", "generation tokens/s, pipeline")):
         values = [r[key] for r in rows]
-        print(f"{label:32} median {statistics.median(values):8.4g}  p90 {pct(values, 0.9):8.4g}")
-    print(f"{'generation tokens/s, bare':32} median {statistics.median(bare_tps):8.4g}  p90 {pct(bare_tps, 0.9):8.4g}")
+        print(f"{label:32} median {statistics.median(values):8.4g}  p90 {percentile(values, 0.9):8.4g}")
+    print(f"{'generation tokens/s, bare':32} median {statistics.median(bare_tps):8.4g}  p90 {percentile(bare_tps, 0.9):8.4g}")
     print("per answer, tokens/s pipeline vs bare: " + ", ".join(f"{r['tps']:.1f}/{b:.1f}" for r, b in zip(rows, bare_tps)))
     print(f"pipeline / bare generation speed: {statistics.median([r['tps'] for r in rows]) / statistics.median(bare_tps):.3f}")
     print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kb.query import keyword_tokens
 from kb.store import Passage
-from kb.textnorm import tokens
+from kb.textnorm import STOPWORDS, tokens, words
 
 WORD_BUDGET = 110  # words of source text sent to the model
 MAX_SOURCES = 4
@@ -94,8 +94,6 @@ _QUESTION_WORDS = frozenset(
 
 def content_words(text: str) -> list[str]:
     """The question's distinct content words (folded), function and question words left out."""
-    from kb.textnorm import STOPWORDS, words
-
     out: list[str] = []
     for w in words(text):
         if w in STOPWORDS or w in _QUESTION_WORDS or len(w) < 2 or w in out:

@@ -138,7 +138,8 @@ def summarise_answers(rows: list[dict]) -> dict:
     }
 
 
-def _pct(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The value at quantile q (0-1) of `values`, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
@@ -152,7 +153,7 @@ def speed_summary(rows: list[dict]) -> dict:
               "cpu_s": lambda r: r["cpu_seconds"], "wh": lambda r: r["wh"]}
     for name, get in fields.items():
         values = [get(r) for r in generated]
-        out[name] = {"median": round(statistics.median(values), 5), "p90": round(_pct(values, 0.9), 5)} if values else None
+        out[name] = {"median": round(statistics.median(values), 5), "p90": round(percentile(values, 0.9), 5)} if values else None
     return out
 
 
