@@ -181,8 +181,11 @@ def _eval(args: argparse.Namespace, kb) -> int:
         print(f"{r['mode']:10} {r['recall@1']:9.3f} {r['recall@5']:9.3f} {r['mrr']:6.3f}")
     print(f"\nquote attribution precision: {result['quote_attribution_precision']:.3f}")
     print(f"\nanswers ({result['model']['name']}):")
-    for key, value in result["answers"].items():
-        print(f"  {key:22} {value if value is not None else 'n/a'}")
+    groups = {"all": result["answers"], "tuned on": result["answers_tuned_on"], "held out": result["answers_held_out"]}
+    groups = {name: g for name, g in groups.items() if g}
+    print(f"  {'':22}" + "".join(f" {name:>9}" for name in groups))
+    for key in result["answers"]:
+        print(f"  {key:22}" + "".join(f" {g[key] if g[key] is not None else 'n/a':>9}" for g in groups.values()))
     print("\nper answer (median / p90):")
     for key, value in result["speed"].items():
         if isinstance(value, dict):

@@ -100,6 +100,7 @@ def score_answer(question: dict, record: dict) -> dict:
     return {
         "id": question["id"],
         "lang": question["lang"],
+        "held_out": bool(question.get("held_out")),
         "answerable": question["answerable"],
         "abstained": record["abstained"],
         "facts_ok": facts_ok,
@@ -188,6 +189,10 @@ def evaluate(kb: KnowledgeBase, answerer, n: int | None = None, log: Callable[[s
         rows.append(row)
         log(f"{'abst' if row['abstained'] else ('ok  ' if row['facts_ok'] else 'miss')} {q['id']}: {row['answer'][:90]}")
     result["answers"] = summarise_answers(rows)
+    # Questions written after the pipeline was tuned, scored apart: the honest estimate for unseen questions.
+    held_out = [r for r in rows if r["held_out"]]
+    result["answers_held_out"] = summarise_answers(held_out) if held_out else None
+    result["answers_tuned_on"] = summarise_answers([r for r in rows if not r["held_out"]]) if held_out else None
     result["speed"] = speed_summary(rows)
     result["model"] = answerer.generator.info.to_json()
     result["meter"] = answerer.meter.name

@@ -28,7 +28,19 @@ def test_eval_subset_with_the_small_model(tmp_path, capsys, monkeypatch):
                 "abstention_recall", "language_match"):
         assert key in result["answers"] and (result["answers"][key] is None or 0 <= result["answers"][key] <= 1)
     assert result["model"]["file"].startswith("SmolLM2") and result["meter"]
+    held_out = [r for r in result["rows"] if r["held_out"]]
+    assert (result["answers_held_out"] is None) == (not held_out)
+    if held_out:
+        assert result["answers_held_out"]["questions"] == len(held_out)
+        assert result["answers_tuned_on"]["questions"] == len(result["rows"]) - len(held_out)
     assert 0 <= result["quote_attribution_precision"] <= 1
+
+
+def test_held_out_questions_are_marked_and_in_both_languages():
+    questions = load_set(ANSWER_SET)["questions"]
+    held_out = [q for q in questions if q.get("held_out")]
+    assert len(held_out) >= 15 and {q["lang"] for q in held_out} == {"fr", "en"}
+    assert any(not q["answerable"] for q in held_out) and any(q["answerable"] for q in held_out)
 
 
 def test_subset_spreads_over_the_set():
