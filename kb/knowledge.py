@@ -14,13 +14,14 @@ from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
 from kb.people import resolve
-from kb.query import keyword_tokens
+from kb.query import document_handles, keyword_tokens, named_documents
 from kb.textnorm import fold
 
 CANDIDATES = 50
 DENSE_EXTRA = 5  # dense-only candidates added to the keyword candidates in hybrid mode
 DENSE_WEIGHT = 0.3  # weight of the dense ranking in reciprocal rank fusion
 EVENT_WEIGHT = 0.5  # weight of the keyword ranking restricted to the event's own documents
+NAMED_WEIGHT = 0.3  # weight of the keyword ranking restricted to the documents the query names
 MODES = ("hybrid", "bm25", "dense")
 
 
@@ -59,8 +60,10 @@ class KnowledgeBase:
         self.people = store.people(self.conn)
         # The event's own words (summary, transcript) rather than the reports it cites: a few dozen
         # passages that a thousand report passages would otherwise outnumber in the keyword ranking.
-        own = {d["id"] for d in store.documents(self.conn) if "report" not in d["kind"]}
+        documents = store.documents(self.conn)
+        own = {d["id"] for d in documents if "report" not in d["kind"]}
         self.event_rows = {p.row for p in self.passages if p.document in own}
+        self.handles = document_handles({d["id"]: d["title"] for d in documents if d["ingested"]})
 
     @classmethod
     def open(cls, home: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> "KnowledgeBase":
@@ -130,13 +133,17 @@ class KnowledgeBase:
                 # candidates (plus its own few best) rather than bringing in its whole top list.
                 event_rows = self.event_rows if rows is None else self.event_rows & rows
                 own = self.keyword.search(terms, CANDIDATES, event_rows) if event_rows else []
+                # "according to GreenIT.fr": the named report's own ranking, so that its passages are not outranked by others'.
+                named = named_documents(query, self.handles)
+                named_rows = {p.row for p in self.passages if p.document in named and (rows is None or p.row in rows)}
+                cited = self.keyword.search(terms, CANDIDATES, named_rows) if named_rows else []
                 vector = self.embedder.embed([query])[0]
                 dense = self.dense.search(vector, DENSE_EXTRA, rows)
-                pool = {row for row, _ in ranked} | {row for row, _ in own} | {row for row, _ in dense}
+                pool = {row for row, _ in ranked} | {row for row, _ in own} | {row for row, _ in cited} | {row for row, _ in dense}
                 by_dense = self.dense.search(vector, len(pool), pool)
                 ranked = reciprocal_rank_fusion(
-                    [[row for row, _ in ranked], [row for row, _ in own], [row for row, _ in by_dense]],
-                    weights=[1.0, EVENT_WEIGHT, DENSE_WEIGHT],
+                    [[row for row, _ in ranked], [row for row, _ in own], [row for row, _ in cited], [row for row, _ in by_dense]],
+                    weights=[1.0, EVENT_WEIGHT, NAMED_WEIGHT, DENSE_WEIGHT],
                 )
         return [Hit(self.passages[row], score) for row, score in ranked[:k]]
 

@@ -9,7 +9,7 @@ from kb.errors import EventKBError
 from kb.indexes import reciprocal_rank_fusion
 from kb.knowledge import KnowledgeBase
 from kb.people import resolve
-from kb.query import expansions, keyword_tokens
+from kb.query import document_handles, expansions, keyword_tokens, named_documents
 from kb.textnorm import fold, tokens
 from tests.conftest import EVENT
 
@@ -41,6 +41,32 @@ def test_expansion_crosses_languages():
     assert "électricité" in expansions("How much electricity?")
     assert keyword_tokens("Irlande", expand=False) == tokens("Irlande")
     assert set(tokens("Ireland")) <= set(keyword_tokens("Irlande"))
+
+
+TITLES = {
+    "greenit-2019": "GreenIT.fr, Empreinte environnementale du numérique mondial (2019)",
+    "lean-ict-2018": "The Shift Project, Lean ICT : pour une sobriété numérique (2018)",
+    "bloom-carbon-2022": "Luccioni, Viguier, Ligozat, Estimating the Carbon Footprint of BLOOM (2022)",
+    "power-hungry-2023": "Luccioni, Jernite, Strubell, Power Hungry Processing (2023)",
+}
+
+
+def test_document_handles_keep_the_words_that_name_one_document():
+    handles = document_handles(TITLES)
+    assert "greenit" in handles["greenit-2019"] and "bloom" in handles["bloom-carbon-2022"]
+    assert "luccioni" not in handles["bloom-carbon-2022"]  # two titles share it
+    assert "carbon" not in handles["bloom-carbon-2022"] and "empreinte" not in handles["greenit-2019"]  # generic words
+
+
+@pytest.mark.parametrize("query, named", [
+    ("What share of emissions does digital technology cause according to GreenIT.fr?", {"greenit-2019"}),
+    ("Quelle quantité d'électricité a été consommée pour entraîner BLOOM ?", {"bloom-carbon-2022"}),
+    ("Que dit The Shift Project de la 5G ?", {"lean-ict-2018"}),
+    ("Bloom de quoi ?", set()),  # the first word is capitalised anyway
+    ("How much power does the carbon footprint of a greenit server take?", set()),  # lowercase: a word, not a name
+])
+def test_named_documents(query, named):
+    assert named_documents(query, document_handles(TITLES)) == named
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
