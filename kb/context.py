@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.query import keyword_tokens
+from kb.query import keyword_tokens, phrase_equivalents
 from kb.store import Passage
 from kb.textnorm import STOPWORDS, tokens, words
 
 WORD_BUDGET = 110  # words of source text sent to the model
 MAX_SOURCES = 4
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[^a-z0-9])|\s+(?=o\s+[A-ZÀ-Ü“«\"])|\s+(?=•)")
+MAX_SENTENCE_WORDS = 45  # a longer sentence is cut to its best window of this many words
+UNIT_BONUS = 2.0  # what a sentence holding the kind of figure the question asks for gains (one question word counts 2)
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[^a-z0-9])|\s+(?=o\s+[A-ZÀ-Ü0-9“«\"])|\s+(?=•)")
 
 
 @dataclass(frozen=True)
@@ -40,24 +42,86 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
 
 
-def _score(sentence: str, own: set[str], related: set[str]) -> float:
+_QUANTITY = re.compile(r"\b(how (much|many)|combien|quelle quantit|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
+_NUMBER = re.compile(r"\d")
+# What a quantity question asks for, by its words, and how a sentence that gives it writes the figure.
+_ASKED_UNITS = (
+    (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I), re.compile(r"\d\s*%")),
+    (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
+     re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|\bco2", re.I)),
+    (re.compile(r"\b(energy|énergie|electricity|électricité|électrique|kwh|twh|wh|power|consum|consomm)", re.I),
+     re.compile(r"\d\s*(k|m|g|t)?(wh|j)\b|\d\s*(k|m|g|t)?w\b", re.I)),
+)
+
+
+def asked_figure(question: str) -> re.Pattern | None:
+    """For a quantity question ("how much energy", "quelle part"), a pattern for the figure it asks for; else None."""
+    if not _QUANTITY.search(question):
+        return None
+    for words, unit in _ASKED_UNITS:
+        if words.search(question):
+            return unit
+    return _NUMBER
+
+
+def _score(sentence: str, own: set[str], related: set[str], figure: re.Pattern | None = None) -> float:
     have = set(tokens(sentence))
-    return (2 * len(have & own) + len(have & related)) / (1.0 + 0.01 * len(sentence.split()))
+    bonus = UNIT_BONUS if figure is not None and figure.search(sentence) else 0.0
+    return (2 * len(have & own) + len(have & related) + bonus) / (1.0 + 0.01 * len(sentence.split()))
+
+
+def trim(sentence: str, own: set[str], related: set[str], figure: re.Pattern | None = None, size: int = MAX_SENTENCE_WORDS) -> str:
+    """A sentence over `size` words cut to its best window of `size` words, marked with "…" where cut."""
+    words = sentence.split()
+    if len(words) <= size:
+        return sentence
+    weight = [2.0 * bool(set(tokens(w)) & own) + bool(set(tokens(w)) & related) for w in words]
+    if figure is not None:
+        for i in range(len(words)):
+            if figure.search(" ".join(words[i : i + 2])):  # "2,9 Wh" is two words
+                weight[i] += UNIT_BONUS
+    sums = [sum(weight[i : i + size]) for i in range(len(words) - size + 1)]
+    best = max(sums)
+    hits = [i for i, w in enumerate(weight) if w] or [0]
+    middle = (hits[0] + hits[-1]) / 2
+    # Among the best windows, the one that centres what matched.
+    start = min((i for i, total in enumerate(sums) if total == best), key=lambda i: abs(i + size / 2 - middle))
+    return ("… " if start else "") + " ".join(words[start : start + size]) + (" …" if start + size < len(words) else "")
+
+
+def question_names(question: str) -> set[str]:
+    """The names a question writes with a capital past its first word ("BLOOM", "Data For Good"), folded."""
+    return {w for m in re.finditer(r"(?<![\w'’-])[A-ZÀ-Ü][\w-]*", question) if m.start() > 0 for w in words(m.group(0)) if w not in STOPWORDS}
+
+
+def _candidates(scored: list[tuple[float, int, str]], names: set[str]) -> list[tuple[float, int, str]]:
+    """The best sentence, then a second one: the best holding a name of the question that the first lacks, else the
+    next best if it scores at least half as much."""
+    if not scored:
+        return []
+    best = scored[0]
+    missing = names - set(words(best[2]))
+    naming = [c for c in scored[1:] if missing & set(words(c[2]))]
+    if naming:
+        return [best, naming[0]]
+    return [best] + [c for c in scored[1:2] if c[0] >= 0.5 * best[0]]
 
 
 def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
     """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the question."""
     own = set(tokens(question))
     related = set(keyword_tokens(question)) - own
+    figure = asked_figure(question)
+    names = question_names(question)
     picked: list[tuple[int, Passage, list[tuple[int, str]]]] = []
     used = 0
     for rank, passage in enumerate(passages[:max_sources]):
-        sentences = split_sentences(passage.text)
-        scored = sorted(((_score(s, own, related), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
+        sentences = [trim(s, own, related, figure) for s in split_sentences(passage.text)]
+        scored = sorted(((_score(s, own, related, figure), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
         chosen: list[tuple[int, str]] = []
-        for score, i, sentence in scored:
+        for score, i, sentence in _candidates(scored, names):
             size = len(sentence.split())
-            if chosen and (score < 0.5 * scored[0][0] or score <= 0 or used + size > budget):
+            if chosen and (score <= 0 or used + size > budget):
                 break
             if not chosen and used and used + size > budget * 1.3:
                 break
@@ -79,10 +143,11 @@ def coverage(question: str, passages: list[Passage]) -> float:
     words = content_words(question)
     if not words or not passages:
         return 0.0
+    phrases = phrase_equivalents(question)
     best = 0.0
     for passage in passages:
         have = set(tokens(passage.text)) | set(tokens(passage.speaker or "")) | set(tokens(passage.title))
-        best = max(best, sum(word_matches(w, have) for w in words) / len(words))
+        best = max(best, sum(word_matches(w, have, phrases) for w in words) / len(words))
     return best
 
 

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from kb.textnorm import STOPWORDS, fold, tokens
+from kb.textnorm import STOPWORDS, fold, tokens, words
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
 
@@ -34,6 +34,18 @@ def expansions(query: str) -> list[str]:
         if pattern.search(folded):
             added.extend(t for t in terms if not re.search(r"\b" + re.escape(fold(t)) + r"\b", folded))
     return added
+
+
+def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:
+    """The glossary terms found in `text`, each as (its folded words, the token sets of all its group's terms), so that
+    "planetary boundaries" counts as found where a passage has "limites planétaires"."""
+    folded = fold(text).replace("’", "'")
+    found = []
+    for pattern, terms in _groups():
+        match = pattern.search(folded)
+        if match:
+            found.append((set(words(match.group(0))), [set(tokens(t)) for t in terms if tokens(t)]))
+    return found
 
 
 OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from kb.context import Source, content_words
-from kb.query import expansions
+from kb.query import expansions, phrase_equivalents
 from kb.textnorm import fold, stems, tokens
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
@@ -76,10 +76,11 @@ def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
 
 
 def names(text: str) -> list[str]:
-    """Capitalised words that are not the sentence's first word nor common openers or units ("ChatGPT-generated" gives "ChatGPT")."""
+    """Capitalised words that are not common openers or units ("ChatGPT-generated" gives "ChatGPT"); the sentence's
+    first word only when its inner capitals make it a name ("BLOOM's", "ChatGPT"), not just a sentence opener."""
     found = []
     for m in _NAME.finditer(text):
-        if m.start() == 0:
+        if m.start() == 0 and not any(ch.isupper() for ch in m.group(1)[1:]):
             continue
         for part in re.split(r"[-'’]", m.group(1)):
             if part[:1].isupper() and fold(part) not in _NOT_NAMES and part not in found:
@@ -94,11 +95,14 @@ def quotations(text: str) -> list[str]:
     return [q.strip() for q in quoted if len(q.split()) >= 3]
 
 
-def word_matches(word: str, have: set[str]) -> bool:
-    """True when a folded word, one of its stems, or a glossary equivalent's tokens is in `have`."""
+def word_matches(word: str, have: set[str], phrases: list[tuple[set[str], list[set[str]]]] = ()) -> bool:
+    """True when a folded word, one of its stems, or a glossary equivalent's tokens is in `have`, or the word is part
+    of a glossary phrase of the text (`phrases`, from `phrase_equivalents`) that one equivalent of has all its tokens in `have`."""
     if any(s in have for s in stems(word)):
         return True
-    return any(t in have for t in tokens(" ".join(expansions(word))))
+    if any(t in have for t in tokens(" ".join(expansions(word)))):
+        return True
+    return any(word in written and any(equivalent <= have for equivalent in equivalents) for written, equivalents in phrases)
 
 
 def _has_number(sentence_number: tuple[set[str], str | None, str], source_numbers: list[tuple[set[str], str | None, str]]) -> bool:
@@ -135,7 +139,8 @@ def check_sentence(text: str, source: Source) -> tuple[bool, list[str], float]:
     name_words = {w for name in sentence_names for w in content_words(name)}
     words = [w for w in content_words(text) if not re.fullmatch(r"[\d.,]+", w) and w not in name_words]
     have = set(tokens(context))
-    overlap = sum(word_matches(w, have) for w in words) / len(words) if words else 0.0
+    phrases = phrase_equivalents(text)
+    overlap = sum(word_matches(w, have, phrases) for w in words) / len(words) if words else 0.0
     has_fact = bool(sentence_numbers or sentence_names)
     # A bare fact ("6", "Jean Zay") carries no other words: the fact itself must then be found.
     bare_fact = has_fact and not words and len(text.split()) >= 2  # "6 limites", "Jean Zay"; a lone "1." says nothing

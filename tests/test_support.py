@@ -1,7 +1,7 @@
 """The sentence-by-sentence support check: numbers with their scale, names, quotations, wrong brackets."""
 from __future__ import annotations
 
-from kb.context import Source, select, split_sentences
+from kb.context import MAX_SENTENCE_WORDS, Source, asked_figure, coverage, select, split_sentences, trim
 from kb.store import Passage
 from kb.support import check, is_refusal, names, numbers, quotations, split
 
@@ -85,3 +85,41 @@ def test_a_lone_number_is_not_an_answer_and_garbled_thousands_are_restored():
     tonnes = passage("L’utilisation de ChatGPT sur son premier mois est estimée à 10 113 tonnes de CO2eq.", "gpt")
     sentence, = check("ChatGPT emitted 10, 113 tonnes of CO2eq in its first month [1].", [Source(1, tonnes, (tonnes.text,))])
     assert sentence.supported and "10 113 tonnes" in sentence.text
+
+
+def test_a_name_opening_the_sentence_is_checked_when_it_is_written_as_a_name():
+    assert names("BLOOM's training emitted 552 tonnes.") == ["BLOOM"]
+    assert names("Selon le rapport, 552 tonnes.") == [] and names("I think so.") == []
+    gpt3 = passage("L’entrainement de ChatGPT3 aurait émis 552 tonnes de CO2eq.", "gpt3")
+    sentence, = check("BLOOM's training emitted 552 tonnes of CO2eq [1].", [Source(1, gpt3, (gpt3.text,))])
+    assert not sentence.supported and any("BLOOM" in p for p in sentence.problems)
+
+
+def test_a_glossary_phrase_counts_across_languages():
+    stockholm = passage("Nous avons déjà franchi 6 des neuf limites planétaires, selon le Stockholm Resilience Centre.", "sto")
+    assert coverage("Who said we crossed six of the nine planetary boundaries?", [stockholm]) >= 0.5
+    sentence, = check("Stockholm Resilience Centre says planetary boundaries were crossed [1].", [Source(1, stockholm, (stockholm.text,))])
+    assert sentence.supported
+
+
+def test_a_quantity_question_prefers_the_sentence_with_the_figure_it_asks_for():
+    assert asked_figure("Quelle part de la demande ?").search("4% de la demande")
+    assert asked_figure("How much energy was needed?").search("70 GWh") and not asked_figure("How much energy?").search("14 vues")
+    assert asked_figure("Qui a modéré le panel ?") is None
+    shark = passage("Baby shark sur Youtube, c’est plus de 14 millards de vues sur la vidéo. Il a fallu plus de 70 GWh pour alimenter cette vidéo.")
+    source, = select("How much energy did the Baby Shark video need?", [shark])
+    assert any("70 GWh" in s for s in source.sentences)
+
+
+def test_a_long_sentence_is_cut_around_what_the_question_asks():
+    filler = " ".join(f"mot{i}" for i in range(80))
+    cut = trim(f"{filler} une requête ChatGPT consomme 2,9 Wh {filler}", {"requet", "chatgpt"}, set(), asked_figure("Combien d'énergie ?"))
+    assert "ChatGPT consomme 2,9 Wh" in cut and cut.startswith("… ") and cut.endswith(" …")
+    assert len(cut.split()) == MAX_SENTENCE_WORDS + 2
+
+
+def test_the_second_sentence_is_the_one_naming_what_the_question_names():
+    report = passage("Data For Good a sorti un rapport sur les IA. On y apprend que l’entrainement de ChatGPT3 a émis 552 tonnes de CO2eq, "
+                     "sur base du PUE. L’usage du premier mois est estimé à 10 113 tonnes de CO2eq.")
+    source, = select("Combien de tonnes de CO2eq l'entraînement de ChatGPT3 a-t-il émis selon Data For Good ?", [report])
+    assert source.sentences[0].startswith("Data For Good") and "552" in source.sentences[1]
