@@ -20,7 +20,7 @@ from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import KnowledgeBase
 from kb.language import detect
-from kb.support import REFUSAL, Sentence, check, is_refusal, word_matches
+from kb.support import REFUSAL, Sentence, check, is_refusal, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -171,6 +171,7 @@ class Answerer:
                 self.generator.lock.release()
 
         sentences: list[Sentence] = []
+        by_n = {s.n: s for s in sources}
         if sources and is_refusal(raw):
             reason = "the model found no answer in the sources"
         elif sources:
@@ -184,6 +185,11 @@ class Answerer:
             quoted = quote_fallback(question, language, sources)
             if quoted is not None:
                 sentences, reason, mode = [quoted], None, "quoted"
+        if reason is None:
+            backing = [by_n[n].passage for s in sentences if s.supported for n in s.citations]
+            missing = unmentioned(question, backing)
+            if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
+                reason = f"the passages behind the answer do not mention {', '.join(missing)}"
         abstained = reason is not None
         if abstained:
             mode = "abstained"
@@ -192,7 +198,6 @@ class Answerer:
             first_token_ms = (time.perf_counter() - t0) * 1000
             yield {"type": "token", "text": answer}
         cited = sorted({n for s in sentences if s.supported for n in s.citations})
-        by_n = {s.n: s for s in sources}
         citations = [] if abstained else [_citation(by_n[n]) for n in cited]
         yield {"type": "citations", "citations": citations}
 

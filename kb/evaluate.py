@@ -108,6 +108,8 @@ def score_answer(question: dict, record: dict) -> dict:
         "good_citations": good_citations,
         "language_ok": (detect(record["answer"], default=question["lang"]) == question["lang"]) if answered else None,
         "answer": record["answer"],
+        "raw_answer": record.get("raw_answer", ""),
+        "abstain_reason": record.get("abstain_reason"),
         "first_token_ms": record["timings"]["first_token_ms"],
         "total_ms": record["timings"]["total_ms"],
         "cpu_seconds": record["energy"]["cpu_seconds"],

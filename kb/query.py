@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from kb.textnorm import STOPWORDS, fold, tokens, words
+from kb.textnorm import STOPWORDS, fold, stems, tokens, words
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
 
@@ -34,6 +34,27 @@ def expansions(query: str) -> list[str]:
         if pattern.search(folded):
             added.extend(t for t in terms if not re.search(r"\b" + re.escape(fold(t)) + r"\b", folded))
     return added
+
+
+@lru_cache(maxsize=1)
+def _stem_index() -> tuple[dict[str, set[int]], list[list[set[str]]]]:
+    index: dict[str, set[int]] = {}
+    groups = []
+    for g, (_, terms) in enumerate(_groups()):
+        groups.append([set(tokens(t)) for t in terms if tokens(t)])
+        for term in terms:
+            written = words(term)
+            if len(written) == 1:
+                for stem in stems(written[0]):
+                    index.setdefault(stem, set()).add(g)
+    return index, groups
+
+
+def stem_equivalents(word: str) -> list[set[str]]:
+    """The token sets of the glossary terms equivalent to a folded word, found by stem ("increased" finds the
+    group of "increase", "croissance")."""
+    index, groups = _stem_index()
+    return [t for g in sorted({g for stem in stems(word) for g in index.get(stem, ())}) for t in groups[g]]
 
 
 def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:

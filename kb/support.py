@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from kb.context import Source, content_words
-from kb.query import expansions, phrase_equivalents
+from kb.query import expansions, phrase_equivalents, stem_equivalents
 from kb.textnorm import fold, stems, tokens
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
@@ -25,13 +25,14 @@ _NUMBER = re.compile(
 _SCALES = {"milliard": "e9", "milliards": "e9", "millard": "e9", "millards": "e9", "billion": "e9", "billions": "e9", "bn": "e9", "md": "e9", "mds": "e9",
            "million": "e6", "millions": "e6", "mio": "e6", "mille": "e3", "thousand": "e3", "thousands": "e3", "k": "e3",
            "trillion": "e12", "trillions": "e12"}
+_ATTRIBUTION = re.compile(r"\b(?:[Ss]elon|[Dd]['’]apr[eè]s|[Aa]ccording to|[Aa]s per)\s+(?:l['’]|la\s+|le\s+|les\s+|the\s+)?(?:[A-ZÀ-Ü][\w.’'-]*\s*)+")
 _NAME = re.compile(r"(?<![\w'’-])([A-ZÀ-Ü][\w]*(?:[-'’][\w]+)*)(?![\w])")
 _PAIRED_QUOTE = re.compile(r"«\s*([^«»]+?)\s*»|“\s*([^“”]+?)\s*”")
 # Capitalised words that are not names to check: sentence openers, units, generic acronyms.
 _NOT_NAMES = frozenset(fold(w) for w in (
     "Le La Les Un Une Des Selon Il Elle Ils Elles Cela Ce Cette Ces En Au Aux Pour Par Sur Dans Avec Mais Et Donc Oui Non "
     "The A An According In It Its This That These Those They There He She We Yes No But And So For On At By With "
-    "Wh kWh MWh GWh TWh CO2 CO2e GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF").split())
+    "Wh kWh MWh GWh TWh CO2 CO2e CO2eq GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF").split())
 
 REFUSAL = "NOT IN SOURCES"
 
@@ -75,16 +76,34 @@ def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
     return [(_number_forms(m.group(1)), _SCALES.get((m.group(2) or "").lower()), m.group(0)) for m in _NUMBER.finditer(text)]
 
 
+_OPENER = re.compile(r"(^|[:;]|\(\d+\)|^\W+)\s*$")
+
+
+def _opens(text: str, at: int) -> bool:
+    """True when the word at `at` opens the sentence, or a clause after ":", ";" or an enumerator "(1)"."""
+    return _OPENER.search(text[:at]) is not None
+
+
+def _as_name(word: str) -> str:
+    """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "I-Care's" gives "I-Care", "GPT-4" stays whole."""
+    kept = []
+    for part in re.sub(r"['’]s$", "", word).split("-"):
+        if not (part[:1].isupper() or part.isdigit()):
+            break
+        kept.append(part)
+    return "-".join(kept)
+
+
 def names(text: str) -> list[str]:
     """Capitalised words that are not common openers or units ("ChatGPT-generated" gives "ChatGPT"); the sentence's
     first word only when its inner capitals make it a name ("BLOOM's", "ChatGPT"), not just a sentence opener."""
     found = []
     for m in _NAME.finditer(text):
-        if m.start() == 0 and not any(ch.isupper() for ch in m.group(1)[1:]):
+        if _opens(text, m.start()) and not any(ch.isupper() for ch in m.group(1)[1:]):
             continue
-        for part in re.split(r"[-'’]", m.group(1)):
-            if part[:1].isupper() and fold(part) not in _NOT_NAMES and part not in found:
-                found.append(part)
+        name = _as_name(m.group(1))
+        if name and fold(name) not in _NOT_NAMES and name not in found:
+            found.append(name)
     return found
 
 
@@ -100,7 +119,7 @@ def word_matches(word: str, have: set[str], phrases: list[tuple[set[str], list[s
     of a glossary phrase of the text (`phrases`, from `phrase_equivalents`) that one equivalent of has all its tokens in `have`."""
     if any(s in have for s in stems(word)):
         return True
-    if any(t in have for t in tokens(" ".join(expansions(word)))):
+    if any(t in have for t in tokens(" ".join(expansions(word)))) or any(t <= have for t in stem_equivalents(word)):
         return True
     return any(word in written and any(equivalent <= have for equivalent in equivalents) for written, equivalents in phrases)
 
@@ -110,19 +129,40 @@ def _has_number(sentence_number: tuple[set[str], str | None, str], source_number
     return any(forms & other and (scale is None or scale == other_scale) for other, other_scale, _ in source_numbers)
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by at most one inserted, deleted or replaced letter."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
 def _name_in(name: str, folded_source: str) -> bool:
     key = fold(name)
-    if re.search(r"\b" + re.escape(key) + r"\b", folded_source):
+    if any(_written_in(n, folded_source) for n in [name, *expansions(name)]):
         return True
-    return any(re.search(r"\b" + re.escape(fold(e)) + r"\b", folded_source) for e in expansions(name))
+    # A long name one letter away from the source's ("Resilience" where the source misspells "Resilence").
+    return len(key) >= 6 and any(_one_edit(key, w) for w in set(re.findall(r"\w+", folded_source)) if abs(len(w) - len(key)) <= 1)
 
 
-def check_sentence(text: str, source: Source) -> tuple[bool, list[str], float]:
-    """Whether `source` supports the sentence, the problems found, and the share of content words it holds."""
+def _folded_context(passage) -> str:
+    return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title} {passage.section or ''}").replace("’", "'").split())
+
+
+def attributed_names(text: str) -> list[str]:
+    """The names in the sentence's attribution ("According to the IEA, ..."): they name where a figure comes from."""
+    return [n for m in _ATTRIBUTION.finditer(text) for n in names(" " + m.group(0))]
+
+
+def check_sentence(text: str, source: Source, skip_names: frozenset[str] = frozenset()) -> tuple[bool, list[str], float]:
+    """Whether `source` supports the sentence, the problems found, and the share of content words it holds;
+    `skip_names` are names checked elsewhere (an attribution, checked against all the sources)."""
     passage = source.passage
     body = passage.text
-    context = f"{body} {passage.speaker or ''} {passage.title}"
-    folded = " ".join(fold(context).replace("’", "'").split())
+    context = f"{body} {passage.speaker or ''} {passage.title} {passage.section or ''}"
+    folded = _folded_context(passage)
     problems = []
     source_numbers = numbers(body)
     sentence_numbers = numbers(text)
@@ -131,7 +171,7 @@ def check_sentence(text: str, source: Source) -> tuple[bool, list[str], float]:
             problems.append(f"the number {number[2]!r} is not in the source")
     sentence_names = names(text)
     for name in sentence_names:
-        if not _name_in(name, folded):
+        if name not in skip_names and not _name_in(name, folded):
             problems.append(f"the name {name!r} is not in the source")
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
@@ -162,13 +202,40 @@ def restore_numbers(text: str, source: Source) -> str:
     return text
 
 
+
+
+def subjects(question: str) -> list[str]:
+    """The names a question asks about ("GPT-4", "I-Care", "BLOOM"), leaving out the source it attributes to
+    ("selon l'AIE", "according to GreenIT.fr")."""
+    return names(_ATTRIBUTION.sub(" ", question))
+
+
+def _written_in(name: str, folded: str) -> bool:
+    squashed = re.sub(r"[\W_]+", "", fold(name))
+    pattern = r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed)) + r"\b"  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
+    return bool(squashed) and re.search(pattern, folded) is not None
+
+
+def unmentioned(question: str, passages: list) -> list[str]:
+    """The names the question asks about that none of `passages` mentions (text, speaker, title or section),
+    or any of their glossary equivalents: an answer from such passages is about something else."""
+    folded = " ".join(fold(f"{p.text} {p.speaker or ''} {p.title} {p.section or ''}") for p in passages)
+    return [name for name in subjects(question) if not _name_in(name, folded)]
+
+
 def check(answer: str, sources: list[Source]) -> list[Sentence]:
     """Each sentence of the answer with the sources that support it; claimed numbers that do not support it are dropped."""
     by_n = {s.n: s for s in sources}
     checked = []
+    contexts = [_folded_context(s.passage) for s in sources]
     for text, claimed in split(answer):
         sentence = Sentence(text, claimed)
-        results = {s.n: check_sentence(text, s) for s in sources}
+        attributed = frozenset(attributed_names(text))
+        unknown = [n for n in attributed if not any(_name_in(n, c) for c in contexts)]
+        results = {s.n: check_sentence(text, s, attributed) for s in sources}
+        for n, (ok, problems, overlap) in results.items():
+            if unknown:
+                results[n] = (False, problems + [f"the name {name!r} is in none of the sources" for name in unknown], overlap)
         good = [n for n in claimed if n in results and results[n][0]]
         if not good:
             # The model's own numbers do not hold: cite the best supporting source, if any.

@@ -173,3 +173,26 @@ def test_an_empty_answer_counts_as_declining(kb, tmp_path):
     assert record["mode"] == "quoted" and "14 millards" in record["answer"]
     record = answerer(kb, lambda m: "Baby shark a 3 milliards de vues [1].", tmp_path).ask(QUESTION)
     assert record["abstained"]  # a real answer that does not hold up is not replaced by a quote
+
+
+def test_an_answer_from_passages_that_do_not_mention_what_the_question_names_is_withheld(kb, tmp_path):
+    # The passage on Baby shark's views is cited, but the question asks about another video.
+    a = answerer(kb, lambda m: f"La vidéo compte plus de 14 millards de vues [{source_number(m, '14 millards')}].", tmp_path)
+    record = a.ask("Combien de vues compte la vidéo Gangnam Style de Baby shark sur YouTube ?")
+    assert record["abstained"] and "Gangnam" in record["abstain_reason"] and record["answer"] == ABSTAIN["fr"]
+    assert not a.ask(QUESTION)["abstained"]  # the same answer to the question about Baby shark stands
+
+
+def test_subjects_leave_out_the_source_a_question_attributes_to():
+    from kb.support import subjects, unmentioned
+    from kb.store import Passage
+
+    assert subjects("How much CO2 did training GPT-4 emit?") == ["GPT-4"]
+    assert subjects("How did a ChatGPT-generated sales plan change I-Care's business in Spain?") == ["ChatGPT", "I-Care", "Spain"]
+    assert subjects("What share of emissions does digital technology cause according to GreenIT.fr?") == []
+    assert subjects("Combien consomme une requête ChatGPT selon l'AIE ?") == ["ChatGPT"]
+    gpt3 = Passage(0, "p", "panel-summary", "Résumé", None, (1, 2), "S", None, "GPT-3 a émis 552 tonnes ; ChatGPT- 3 aussi.", "")
+    assert unmentioned("How much CO2 did training GPT-4 emit?", [gpt3]) == ["GPT-4"]
+    assert unmentioned("How much CO2 did training GPT-3 emit?", [gpt3]) == []
+    assert unmentioned("Combien de CO2 pour ChatGPT3 ?", [gpt3]) == []  # "ChatGPT- 3" as the PDF wrote it
+    assert unmentioned("What did the USA emit?", [gpt3]) == ["USA"]

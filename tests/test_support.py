@@ -123,3 +123,39 @@ def test_the_second_sentence_is_the_one_naming_what_the_question_names():
                      "sur base du PUE. L’usage du premier mois est estimé à 10 113 tonnes de CO2eq.")
     source, = select("Combien de tonnes de CO2eq l'entraînement de ChatGPT3 a-t-il émis selon Data For Good ?", [report])
     assert source.sentences[0].startswith("Data For Good") and "552" in source.sentences[1]
+
+
+def test_cross_language_words_match_by_stem_through_the_glossary():
+    icare = passage("ChatGPT a généré un plan commercial : ils estiment avoir fait plus de 380% de croissances en Espagne depuis 2016.", "icare")
+    sentence, = check("A ChatGPT-generated sales plan increased I-Care's growth in Spain by 380% since 2016 [1].",
+                      [Source(1, icare, (icare.text,))])
+    assert sentence.problems == ["the name 'I-Care' is not in the source"]  # the rest holds: "increased" finds "croissance"
+    assert names("A ChatGPT-generated plan for I-Care's États-Unis office") == ["ChatGPT", "I-Care", "États-Unis"]
+
+
+def test_the_section_heading_counts_as_context_and_an_enumerator_opens_a_clause():
+    asked = Passage(0, "q", "panel-summary", "Résumé", None, (1, 2), "Questions du public posées à Xavier Marichal", None,
+                    "Les développements sont guidés par le profit (90% des invest en IA sont dans les réseaux sociaux).", "")
+    sentence, = check("Xavier Marichal was told that 90% of AI investment is in social networks [1].", [Source(1, asked, (asked.text,))])
+    assert sentence.supported
+    assert names("Steve Tumson asked along three axes: (1) What are the impacts of IAg?") == ["Tumson", "IAg"]
+
+
+def test_a_name_misspelt_by_one_letter_in_the_source_still_matches():
+    stockholm = passage("Le fait, établi par le Stockholm Resilence Center est que nous avons déjà franchi 6 des neuf limites planétaires.")
+    sentence, = check("The Stockholm Resilience Center established that 6 planetary boundaries were crossed [1].",
+                      [Source(1, stockholm, (stockholm.text,))])
+    assert sentence.supported
+    wrong, = check("The Stockholm Resistance Centre established that 6 planetary boundaries were crossed [1].",
+                   [Source(1, stockholm, (stockholm.text,))])
+    assert not wrong.supported
+
+
+def test_the_source_an_answer_attributes_to_must_be_among_the_sources():
+    europe = passage("Pour l’Europe, on passe de 100 TWh en 2022 (4% de la demande) à 160 TWh en 2026.", "eu")
+    report = passage("Le dernier rapport de l’AIE, « electricity 2024 », parle spécifiquement des data centres.", "iea")
+    sources = [Source(1, europe, (europe.text,)), Source(2, report, (report.text,))]
+    sentence, = check("According to the IEA, data centres in Europe used 100 TWh in 2022 [1].", sources)
+    assert sentence.supported and sentence.citations == [1]
+    wrong, = check("According to GreenIT, data centres in Europe used 100 TWh in 2022 [1].", sources)
+    assert not wrong.supported and any("GreenIT" in p for p in wrong.problems)
