@@ -86,7 +86,13 @@ def trim(sentence: str, own: set[str], related: set[str], figure: re.Pattern | N
     middle = (hits[0] + hits[-1]) / 2
     # Among the best windows, the one that centres what matched.
     start = min((i for i, total in enumerate(sums) if total == best), key=lambda i: abs(i + size / 2 - middle))
-    return ("… " if start else "") + " ".join(words[start : start + size]) + (" …" if start + size < len(words) else "")
+    end = start + size
+    # Cut at a clause boundary near the window's edges, so that no figure is left without what it measures.
+    if end < len(words):
+        end = next((j + 1 for j in range(end - 1, end - 1 - size // 4, -1) if words[j][-1] in ",;:)" and weight[j + 1 : end] == [0.0] * (end - j - 1)), end)
+    if start > 0:
+        start = next((j + 1 for j in range(start - 1, start + size // 4) if words[j][-1] in ",;:(" and not any(weight[start : j + 1])), start)
+    return ("… " if start else "") + " ".join(words[start:end]) + (" …" if end < len(words) else "")
 
 
 def question_names(question: str) -> set[str]:

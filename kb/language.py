@@ -19,6 +19,9 @@ ENGLISH = frozenset(
 
 def detect(text: str, default: str = "en") -> str:
     """"fr" or "en" for `text`, by counting function words; `default` on a tie."""
+    unquoted = re.sub(r"«[^«»]*»|“[^“”]*”|\"[^\"]*\"", " ", text)
+    if len(unquoted.split()) >= 3:  # a quoted title ("La Guerre des métaux rares") is not the sentence's language
+        text = unquoted
     folded = fold(text).replace("’", "'")
     words = re.findall(r"[a-z]+", folded)
     elisions = len(re.findall(r"\b[ldjcnsqu]{1,2}'", folded))

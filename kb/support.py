@@ -16,6 +16,7 @@ from kb.textnorm import fold, stems, tokens
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
 MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name the source has
 
+_CITED_ATTRIBUTION = re.compile(r"(^|[.;:]\s*)(?:[Aa]ccording to|[Ss]elon|[Dd]['’]apr[eè]s|[Aa]s per)\s+(?:the\s+)?(?:source\s+|la source\s+)?\[\d+(?:\s*,\s*\d+)*\]\s*,?\s*")
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
 _NUMBER = re.compile(
@@ -56,6 +57,9 @@ def split(answer: str) -> list[tuple[str, list[int]]]:
     out = []
     for raw in _SPLIT.split(answer.strip()):
         claimed = [int(n) for group in _BRACKETS.findall(raw) for n in re.split(r"\s*,\s*", group)]
+        # "According to [1], the cost..." would read "According to, the cost...": the citation says it already.
+        raw = _CITED_ATTRIBUTION.sub(lambda m: m.group(1), raw)
+        raw = re.sub(r"^\s*([a-zà-ü])", lambda m: m.group(1).upper(), raw)
         text = " ".join(_BRACKETS.sub("", raw).split()).strip()
         if text in {".", ""} or not re.search(r"\w", text):
             continue
@@ -85,9 +89,11 @@ def _opens(text: str, at: int) -> bool:
 
 
 def _as_name(word: str) -> str:
-    """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "I-Care's" gives "I-Care", "GPT-4" stays whole."""
+    """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "I-Care's" gives "I-Care", "L'Europe"
+    gives "Europe", "GPT-4" stays whole."""
     kept = []
-    for part in re.sub(r"['’]s$", "", word).split("-"):
+    word = re.sub(r"^(?:[LlDdJjNnSsCc]|[Qq]u)['’]", "", re.sub(r"['’]s$", "", word))  # "L'Europe", "BLOOM's"
+    for part in word.split("-"):
         if not (part[:1].isupper() or part.isdigit()):
             break
         kept.append(part)

@@ -159,3 +159,24 @@ def test_the_source_an_answer_attributes_to_must_be_among_the_sources():
     assert sentence.supported and sentence.citations == [1]
     wrong, = check("According to GreenIT, data centres in Europe used 100 TWh in 2022 [1].", sources)
     assert not wrong.supported and any("GreenIT" in p for p in wrong.problems)
+
+
+def test_a_cut_sentence_ends_at_a_clause_boundary_rather_than_on_a_dangling_figure():
+    head = " ".join(f"mot{i}" for i in range(30))
+    sentence = f"{head} the grid powering Jean Zay is 57 gCO2eq/kWh, compared to 231 gCO2eq/kWh for OPT, 429 for GPT-3 and 330 for Gopher."
+    cut = trim(sentence, {"grid", "jean", "zay"}, set(), asked_figure("How much carbon per kWh?"), size=20)
+    assert "57 gCO2eq/kWh," in cut and not cut.rstrip(" …").endswith(("and", "330"))
+    assert cut.endswith(", …")
+
+
+def test_attribution_to_a_bracket_is_dropped_and_elided_names_are_names():
+    assert split("According to [1], the cost is 0.5 kWh per hour. Selon [2], il faut 70 GWh.") == [
+        ("The cost is 0.5 kWh per hour.", [1]), ("Il faut 70 GWh.", [2])]
+    assert names("L'Europe va s'en sortir grâce à Mistral") == ["Europe", "Mistral"]
+
+
+def test_a_quoted_title_does_not_set_the_answer_language():
+    from kb.language import detect
+
+    assert detect('The document recommends the book "La Guerre des métaux rares" by Guillaume Pitron.') == "en"
+    assert detect("« La vidéo compte plus de 14 millards de vues »") == "fr"  # a quotation alone keeps its language
