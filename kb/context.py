@@ -42,10 +42,12 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
 
 
-_QUANTITY = re.compile(r"\b(how (much|many)|combien|quelle quantit|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
+_QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle durée|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
 _NUMBER = re.compile(r"\d")
 # What a quantity question asks for, by its words, and how a sentence that gives it writes the figure.
 _ASKED_UNITS = (
+    (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
+     re.compile(r"\d\s*(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
     (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I), re.compile(r"\d\s*%")),
     (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
      re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|\bco2", re.I)),

@@ -77,7 +77,8 @@ def keyword_tokens(query: str, expand: bool = True) -> list[str]:
     own = tokens(query)
     if not expand:
         return own
-    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query)))) if t not in own]
+    by_stem = [t for w in words(query) if w not in STOPWORDS for group in stem_equivalents(w) for t in group]  # "days" finds "jours"
+    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query))) + by_stem) if t not in own]
     return own * OWN_WEIGHT + extra
 
 

@@ -167,7 +167,6 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
     `skip_names` are names checked elsewhere (an attribution, checked against all the sources)."""
     passage = source.passage
     body = passage.text
-    context = f"{body} {passage.speaker or ''} {passage.title} {passage.section or ''}"
     folded = _folded_context(passage)
     problems = []
     source_numbers = numbers(body)
@@ -184,7 +183,7 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
             problems.append(f"the quotation {quote!r} is not in the source")
     name_words = {w for name in sentence_names for w in content_words(name)}
     words = [w for w in content_words(text) if not re.fullmatch(r"[\d.,]+", w) and w not in name_words]
-    have = set(tokens(context))
+    have = set(tokens(body))  # what the passage says, not its title: "panel" in a title backs no claim about the panel
     phrases = phrase_equivalents(text)
     overlap = sum(word_matches(w, have, phrases) for w in words) / len(words) if words else 0.0
     has_fact = bool(sentence_numbers or sentence_names)

@@ -115,3 +115,7 @@ def test_quotes_only_the_persons_passages(kb):
     _, ranked = kb.quotes("Roald", "films personnalisés", k=2)
     assert len(ranked) <= 2 and all(h.passage.speaker == "Roald Sieberath" for h in ranked)
     assert kb.quotes("Steve Tumson")[1] == []
+
+
+def test_expansion_finds_plurals_through_their_stem():
+    assert set(tokens("jours")) <= set(keyword_tokens("How many days?"))

@@ -180,3 +180,15 @@ def test_a_quoted_title_does_not_set_the_answer_language():
 
     assert detect('The document recommends the book "La Guerre des métaux rares" by Guillaume Pitron.') == "en"
     assert detect("« La vidéo compte plus de 14 millards de vues »") == "fr"  # a quotation alone keeps its language
+
+
+def test_a_passage_title_backs_no_claim():
+    units = Passage(0, "n", "panel-summary", "Résumé des discussions du panel (AILouvain)", None, (1, 2), "S", None,
+                    "In 2023, NVIDIA shipped 100 000 units that consume 7.3 TWh.", "")
+    sentence, = check("100 people attended the AILouvain panel [1].", [Source(1, units, (units.text,))])
+    assert not sentence.supported
+
+
+def test_a_how_long_question_asks_for_a_duration():
+    assert asked_figure("How long did the training of BLOOM last?").search("118 days")
+    assert not asked_figure("How long did the training of BLOOM last?").search("384 GPUs")
