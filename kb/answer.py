@@ -179,7 +179,8 @@ class Answerer:
             if not any(s.supported for s in sentences):
                 reason = "no sentence of the model's answer is supported by the sources"
         mode = "generated"
-        declined = is_refusal(raw) or len(re.findall(r"[^\W\d_]{2,}", re.sub(r"\[\d+\]", "", raw))) < 2
+        # Declined, or said nothing: "1.", "The answer is 1." carry fewer than two content words.
+        declined = is_refusal(raw) or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
         if reason is not None and sources and declined:
             # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
             quoted = quote_fallback(question, language, sources)

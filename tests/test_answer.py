@@ -169,8 +169,9 @@ def test_when_the_model_declines_a_sentence_holding_the_question_is_quoted(kb, t
 
 
 def test_an_empty_answer_counts_as_declining(kb, tmp_path):
-    record = answerer(kb, lambda m: "1. [1]", tmp_path).ask(QUESTION)
-    assert record["mode"] == "quoted" and "14 millards" in record["answer"]
+    for empty in ("1. [1]", "The answer is 1."):
+        record = answerer(kb, lambda m: empty, tmp_path).ask(QUESTION)
+        assert record["mode"] == "quoted" and "14 millards" in record["answer"]
     record = answerer(kb, lambda m: "Baby shark a 3 milliards de vues [1].", tmp_path).ask(QUESTION)
     assert record["abstained"]  # a real answer that does not hold up is not replaced by a quote
 
