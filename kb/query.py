@@ -1,4 +1,5 @@
-"""Query rewriting for keyword search: cross-language expansion from a small bilingual glossary.
+"""Query handling for keyword search: cross-language expansion from a small bilingual glossary, and the
+reports a question names.
 
 The embedder is English-only and the sources are mostly French, so BM25 carries French and
 cross-language questions; expanding the query with the glossary's equivalents closes most of the gap.
@@ -103,5 +104,5 @@ def document_handles(titles: dict[str, str]) -> dict[str, set[str]]:
 
 def named_documents(query: str, handles: dict[str, set[str]]) -> set[str]:
     """The documents whose handle the query writes with a capital, past its first word ("according to GreenIT.fr")."""
-    words = [fold(m.group(1)) for m in _CAPITALISED.finditer(query) if m.start() > 0]
-    return {doc for doc, names in handles.items() if names & set(words)}
+    written = {fold(m.group(1)) for m in _CAPITALISED.finditer(query) if m.start() > 0}
+    return {doc for doc, names in handles.items() if names & written}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kb.context import Source, content_words
 from kb.query import expansions, phrase_equivalents, stem_equivalents
+from kb.store import Passage
 from kb.textnorm import fold, stems, tokens
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
@@ -153,7 +154,7 @@ def _name_in(name: str, folded_source: str) -> bool:
     return len(key) >= 6 and any(_one_edit(key, w) for w in set(re.findall(r"\w+", folded_source)) if abs(len(w) - len(key)) <= 1)
 
 
-def _folded_context(passage) -> str:
+def _folded_context(passage: Passage) -> str:
     return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title} {passage.section or ''}").replace("’", "'").split())
 
 
@@ -207,8 +208,6 @@ def restore_numbers(text: str, source: Source) -> str:
     return text
 
 
-
-
 def subjects(question: str) -> list[str]:
     """The names a question asks about ("GPT-4", "I-Care", "BLOOM"), leaving out the source it attributes to
     ("selon l'AIE", "according to GreenIT.fr")."""
@@ -221,10 +220,10 @@ def _written_in(name: str, folded: str) -> bool:
     return bool(squashed) and re.search(pattern, folded) is not None
 
 
-def unmentioned(question: str, passages: list) -> list[str]:
+def unmentioned(question: str, passages: list[Passage]) -> list[str]:
     """The names the question asks about that none of `passages` mentions (text, speaker, title or section),
     or any of their glossary equivalents: an answer from such passages is about something else."""
-    folded = " ".join(fold(f"{p.text} {p.speaker or ''} {p.title} {p.section or ''}") for p in passages)
+    folded = " ".join(_folded_context(p) for p in passages)
     return [name for name in subjects(question) if not _name_in(name, folded)]
 
 
@@ -238,9 +237,9 @@ def check(answer: str, sources: list[Source]) -> list[Sentence]:
         attributed = frozenset(attributed_names(text))
         unknown = [n for n in attributed if not any(_name_in(n, c) for c in contexts)]
         results = {s.n: check_sentence(text, s, attributed) for s in sources}
-        for n, (ok, problems, overlap) in results.items():
-            if unknown:
-                results[n] = (False, problems + [f"the name {name!r} is in none of the sources" for name in unknown], overlap)
+        if unknown:
+            missing = [f"the name {name!r} is in none of the sources" for name in unknown]
+            results = {n: (False, problems + missing, overlap) for n, (_, problems, overlap) in results.items()}
         good = [n for n in claimed if n in results and results[n][0]]
         if not good:
             # The model's own numbers do not hold: cite the best supporting source, if any.
