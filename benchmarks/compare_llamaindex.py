@@ -58,6 +58,13 @@ def cpu() -> float:
     return t.user + t.system
 
 
+def measured(call):
+    """`call()`'s result, with the wall-clock seconds and CPU-seconds it took."""
+    c0, t0 = cpu(), time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - t0, cpu() - c0
+
+
 def llamaindex_engine(sources: list[Path], gguf: Path):
     from llama_index.core import Document, Settings, VectorStoreIndex
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -117,27 +124,24 @@ def main() -> int:
     generator.stream = lambda messages, max_tokens, usage: (sent.append(messages), original(messages, max_tokens, usage))[1]
     our_rows, our_time, our_cpu = [], [], []
     for q in questions:
-        c0, t0 = cpu(), time.perf_counter()
-        record = ours.ask(q["question"])
-        our_time.append(time.perf_counter() - t0)
-        our_cpu.append(cpu() - c0)
+        record, seconds, cpu_seconds = measured(lambda: ours.ask(q["question"]))
+        our_time.append(seconds)
+        our_cpu.append(cpu_seconds)
         our_rows.append(score_answer(q, record))
 
     bare_time, bare_cpu = [], []
     for messages in sent:
-        c0, t0 = cpu(), time.perf_counter()
-        bare(generator.llm, messages)
-        bare_time.append(time.perf_counter() - t0)
-        bare_cpu.append(cpu() - c0)
+        _, seconds, cpu_seconds = measured(lambda: bare(generator.llm, messages))
+        bare_time.append(seconds)
+        bare_cpu.append(cpu_seconds)
 
     engine, index_s = llamaindex_engine(sources, models.generator_path("generator"))
     engine.query("Qui a modéré le panel ?")
     li_rows, li_time, li_cpu = [], [], []
     for q in questions:
-        c0, t0 = cpu(), time.perf_counter()
-        response = engine.query(q["question"])
-        li_time.append(time.perf_counter() - t0)
-        li_cpu.append(cpu() - c0)
+        response, seconds, cpu_seconds = measured(lambda: engine.query(q["question"]))
+        li_time.append(seconds)
+        li_cpu.append(cpu_seconds)
         li_rows.append(score_llamaindex(q, str(response), [n.node.get_content() for n in response.source_nodes]))
         if not args.json:
             print(f"  llamaindex {q['id']}: {str(response)[:100]!r}", file=sys.stderr)

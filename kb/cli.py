@@ -207,15 +207,13 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
         raise EventKBError(f"{args.host} is not this machine only: add --public to serve the app on that address.")
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
-    from kb.answer import Answerer
-
     app = create_app({"KB_HOME": str(home), "MODEL": args.model})
     engines = app.extensions["eventkb"]
     # Fail now, in one sentence, rather than on the first request; and warm up the embedder and
     # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).
     print("Loading the knowledge base and the models ...", flush=True)
     engines.kb.search("warm up", k=1)
-    Answerer(engines.kb, engines.generator, engines._meter, None).ask("Qui a modéré le panel ?")
+    engines.answerer(logged=False).ask("Qui a modéré le panel ?")
     print(f"eventkb is serving {home} at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
     from werkzeug.serving import run_simple
 

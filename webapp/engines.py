@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb import audit
 from kb.answer import Answerer, BusyError
@@ -10,6 +11,9 @@ from kb.energy import Meter, choose_meter
 from kb.generator import Generator, load_generator
 from kb.knowledge import KnowledgeBase
 from kb.paths import kb_home
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestResult
 
 
 class Engines:
@@ -42,10 +46,11 @@ class Engines:
                 self._meter = choose_meter()
             return self._generator
 
-    def answerer(self) -> Answerer:
+    def answerer(self, logged: bool = True) -> Answerer:
+        """An answerer for one question; `logged=False` keeps its answer out of the audit log (a warm-up)."""
         generator = self.generator
         assert self._meter is not None
-        return Answerer(self.kb, generator, self._meter, audit.connect(self.home), wait_s=self.wait_s)
+        return Answerer(self.kb, generator, self._meter, audit.connect(self.home) if logged else None, wait_s=self.wait_s)
 
     def enter_queue(self) -> None:
         """Take a place in the bounded queue of questions, or raise BusyError at once when it is full."""
@@ -55,7 +60,7 @@ class Engines:
     def leave_queue(self) -> None:
         self.queue.release()
 
-    def reingest(self):
+    def reingest(self) -> IngestResult:
         """Ingest the configured sources again (the bundled event by default) and reopen the new build."""
         from ingest.pipeline import ingest
         from kb.embedder import embedder_name, load_embedder
