@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from kb import audit
-from kb.context import Source, content_words, coverage, select
+from kb.context import Source, asked_unit, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
@@ -103,6 +103,38 @@ def quote_fallback(question: str, language: str, sources: list[Source]) -> Sente
     return None
 
 
+def settle(question: str, language: str, sources: list[Source], raw: str) -> tuple[list[Sentence], str | None, str]:
+    """What the model's reply becomes: its checked sentences, the reason to abstain (None when it answers) and the
+    mode ("generated", "quoted" when a source sentence is quoted instead, "abstained")."""
+    by_n = {s.n: s for s in sources}
+    sentences: list[Sentence] = []
+    reason = None
+    if is_refusal(raw):
+        reason = "the model found no answer in the sources"
+    else:
+        sentences = check(raw, sources)
+        if not any(s.supported for s in sentences):
+            reason = "no sentence of the model's answer is supported by the sources"
+    mode = "generated"
+    # Declined, or said nothing: "1.", "The answer is 1." carry fewer than two content words.
+    declined = is_refusal(raw) or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
+    if reason is not None and declined:
+        # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
+        quoted = quote_fallback(question, language, sources)
+        if quoted is not None:
+            sentences, reason, mode = [quoted], None, "quoted"
+    if reason is None:
+        backing = [by_n[n].passage for s in sentences if s.supported for n in s.citations]
+        missing = unmentioned(question, backing)
+        if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
+            reason = f"the passages behind the answer do not mention {', '.join(missing)}"
+    unit = asked_unit(question)
+    if reason is None and unit is not None and not any(unit.search(s.text) for s in sentences if s.supported):
+        # "What is AILouvain's budget?" answered in TWh, "how much CO2" answered in kWh: not what was asked.
+        reason = "the answer gives no figure of the kind the question asks for"
+    return sentences, reason, "abstained" if reason is not None else mode
+
+
 def _add(a: Energy, b: Energy) -> Energy:
     return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
 
@@ -170,30 +202,12 @@ class Answerer:
             finally:
                 self.generator.lock.release()
 
-        sentences: list[Sentence] = []
         by_n = {s.n: s for s in sources}
-        if sources and is_refusal(raw):
-            reason = "the model found no answer in the sources"
-        elif sources:
-            sentences = check(raw, sources)
-            if not any(s.supported for s in sentences):
-                reason = "no sentence of the model's answer is supported by the sources"
-        mode = "generated"
-        # Declined, or said nothing: "1.", "The answer is 1." carry fewer than two content words.
-        declined = is_refusal(raw) or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
-        if reason is not None and sources and declined:
-            # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
-            quoted = quote_fallback(question, language, sources)
-            if quoted is not None:
-                sentences, reason, mode = [quoted], None, "quoted"
         if reason is None:
-            backing = [by_n[n].passage for s in sentences if s.supported for n in s.citations]
-            missing = unmentioned(question, backing)
-            if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
-                reason = f"the passages behind the answer do not mention {', '.join(missing)}"
+            sentences, reason, mode = settle(question, language, sources, raw)
+        else:
+            sentences, mode = [], "abstained"
         abstained = reason is not None
-        if abstained:
-            mode = "abstained"
         answer = ABSTAIN[language] if abstained else compose(sentences)
         if first_token_ms is None:
             first_token_ms = (time.perf_counter() - t0) * 1000

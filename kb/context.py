@@ -47,23 +47,31 @@ _NUMBER = re.compile(r"\d")
 # What a quantity question asks for, by its words, and how a sentence that gives it writes the figure.
 _ASKED_UNITS = (
     (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
-     re.compile(r"\d\s*(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
-    (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I), re.compile(r"\d\s*%")),
+     re.compile(r"\d\s*(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+(?:d['’]\s*)?)?(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
+    (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),
+     re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I)),
     (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
-     re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|\bco2", re.I)),
-    (re.compile(r"\b(energy|énergie|electricity|électricité|électrique|kwh|twh|wh|power|consum|consomm)", re.I),
-     re.compile(r"\d\s*(k|m|g|t)?(wh|j)\b|\d\s*(k|m|g|t)?w\b", re.I)),
+     re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|co2", re.I)),
+    (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
+     re.compile(r"\d\s*(k|m|g|t)?(wh|j)\b|\d\s*(k|m|g|t)?w\b|\d\s*(fois|times)\b", re.I)),
+    (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
+     re.compile(r"[€$£]|\d\s*(euros?|dollars?|eur|usd|k€|m€)\b", re.I)),
 )
+
+
+def asked_unit(question: str) -> re.Pattern | None:
+    """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, money),
+    a pattern for such a figure; else None."""
+    if not _QUANTITY.search(question):
+        return None
+    return next((unit for words, unit in _ASKED_UNITS if words.search(question)), None)
 
 
 def asked_figure(question: str) -> re.Pattern | None:
     """For a quantity question ("how much energy", "quelle part"), a pattern for the figure it asks for; else None."""
     if not _QUANTITY.search(question):
         return None
-    for words, unit in _ASKED_UNITS:
-        if words.search(question):
-            return unit
-    return _NUMBER
+    return asked_unit(question) or _NUMBER
 
 
 def _score(sentence: str, own: set[str], related: set[str], figure: re.Pattern | None = None) -> float:

@@ -13,7 +13,7 @@ from kb import store
 from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
-from kb.people import resolve
+from kb.people import asks_role, introduces, named, resolve
 from kb.query import document_handles, keyword_tokens, named_documents
 from kb.textnorm import fold
 
@@ -22,6 +22,7 @@ DENSE_EXTRA = 5  # dense-only candidates added to the keyword candidates in hybr
 DENSE_WEIGHT = 0.3  # weight of the dense ranking in reciprocal rank fusion
 EVENT_WEIGHT = 0.5  # weight of the keyword ranking restricted to the event's own documents
 NAMED_WEIGHT = 0.3  # weight of the keyword ranking restricted to the documents the query names
+INTRO_WEIGHT = 1.0  # weight of the passages introducing the people a "what is X's role" question names
 MODES = ("hybrid", "bm25", "dense")
 
 
@@ -137,15 +138,24 @@ class KnowledgeBase:
                 named = named_documents(query, self.handles)
                 named_rows = {p.row for p in self.passages if p.document in named and (rows is None or p.row in rows)}
                 cited = self.keyword.search(terms, CANDIDATES, named_rows) if named_rows else []
+                intro = self.introductions(query, rows)
                 vector = self.embedder.embed([query])[0]
                 dense = self.dense.search(vector, DENSE_EXTRA, rows)
-                pool = {row for row, _ in ranked} | {row for row, _ in own} | {row for row, _ in cited} | {row for row, _ in dense}
+                pool = {row for row, _ in ranked} | {row for row, _ in own} | {row for row, _ in cited} | {row for row, _ in dense} | set(intro)
                 by_dense = self.dense.search(vector, len(pool), pool)
                 ranked = reciprocal_rank_fusion(
-                    [[row for row, _ in ranked], [row for row, _ in own], [row for row, _ in cited], [row for row, _ in by_dense]],
-                    weights=[1.0, EVENT_WEIGHT, NAMED_WEIGHT, DENSE_WEIGHT],
+                    [[row for row, _ in ranked], [row for row, _ in own], [row for row, _ in cited], [row for row, _ in by_dense], intro],
+                    weights=[1.0, EVENT_WEIGHT, NAMED_WEIGHT, DENSE_WEIGHT, INTRO_WEIGHT],
                 )
         return [Hit(self.passages[row], score) for row, score in ranked[:k]]
+
+    def introductions(self, query: str, rows: set[int] | None = None) -> list[int]:
+        """For a question on someone's role ("Which company does Xavier Marichal work for?"), the passages that
+        introduce the people it names, in document order; otherwise none."""
+        if not asks_role(query):
+            return []
+        people = named(query, self.people)
+        return [p.row for p in self.passages if (rows is None or p.row in rows) and any(introduces(p.text, who) for who in people)]
 
     def passage(self, passage_id: str) -> store.Passage:
         """One passage by id, with a clear error when there is none."""

@@ -119,3 +119,15 @@ def test_quotes_only_the_persons_passages(kb):
 
 def test_expansion_finds_plurals_through_their_stem():
     assert set(tokens("jours")) <= set(keyword_tokens("How many days?"))
+
+
+def test_a_role_question_brings_the_passage_that_introduces_the_person(kb):
+    from kb.people import asks_role, named
+
+    assert asks_role("Which company does Xavier Marichal work for?") and asks_role("Quelle fonction occupe-t-il ?")
+    assert not asks_role("What did Xavier Marichal say about Baby shark?")
+    assert [p["name"] for p in named("Quel rôle a Laurence Guiot ? Et Sieberath ?", kb.people)] == ["Roald Sieberath", "Laurence Guiot"]
+    assert named("Xavier a dit", kb.people) == []  # a first name alone is too ambiguous
+    hits = kb.search("Which company does Xavier Marichal work for?", k=3)
+    assert any("Xavier Marichal (Consultant @ Factor X)" in " ".join(h.passage.text.split()) for h in hits)
+    assert kb.introductions("What did Xavier Marichal say about Baby shark?") == []

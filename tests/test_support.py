@@ -192,3 +192,4 @@ def test_a_passage_title_backs_no_claim():
 def test_a_how_long_question_asks_for_a_duration():
     assert asked_figure("How long did the training of BLOOM last?").search("118 days")
     assert not asked_figure("How long did the training of BLOOM last?").search("384 GPUs")
+
