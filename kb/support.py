@@ -154,8 +154,8 @@ def _name_in(name: str, folded_source: str) -> bool:
     return len(key) >= 6 and any(_one_edit(key, w) for w in set(re.findall(r"\w+", folded_source)) if abs(len(w) - len(key)) <= 1)
 
 
-def _folded_context(passage: Passage) -> str:
-    return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title} {passage.section or ''}").replace("’", "'").split())
+def _folded_context(passage: Passage, title: bool = True) -> str:
+    return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title if title else ''} {passage.section or ''}").replace("’", "'").split())
 
 
 def attributed_names(text: str) -> list[str]:
@@ -176,8 +176,9 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
         if not _has_number(number, source_numbers):
             problems.append(f"the number {number[2]!r} is not in the source")
     sentence_names = names(text)
+    untitled = _folded_context(passage, title=False)
     for name in sentence_names:
-        if name not in skip_names and not _name_in(name, folded):
+        if name not in skip_names and not _name_in(name, untitled):
             problems.append(f"the name {name!r} is not in the source")
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
@@ -254,6 +255,19 @@ def check(answer: str, sources: list[Source]) -> list[Sentence]:
             sentence.problems = results[target[0]][1] if target else ["no source was given"]
         checked.append(sentence)
     return checked
+
+
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
+
+
+def other_year(sentence: str, question: str) -> str | None:
+    """A problem when the sentence dates its claim to other years than the one the question asks about ("in 2023" for
+    "in 2010?"); None when it names the year asked, names no year, or the question names none."""
+    asked = set(_YEAR.findall(question))
+    given = set(_YEAR.findall(sentence))
+    if not asked or not given or asked & given:
+        return None
+    return f"it speaks of {', '.join(sorted(given))}, the question asks about {', '.join(sorted(asked))}"
 
 
 def is_refusal(answer: str) -> bool:

@@ -216,3 +216,16 @@ def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path
     _, reason, mode = settle("Combien a coûté en euros la vidéo Baby shark ?", "fr", shark, reply)
     assert mode == "abstained" and "figure of the kind" in reason  # asked in euros, answered in GWh
     assert settle("Combien d'énergie a-t-il fallu pour la vidéo Baby shark ?", "fr", shark, reply)[1:] == (None, "generated")
+
+
+def test_an_answer_about_another_year_than_the_one_asked_is_withheld():
+    from kb.answer import settle
+    from kb.context import Source
+    from kb.store import Passage
+
+    text = "In 2023, NVIDIA shipped 100 000 units that consume an average of 7.3 TWh of electricity annually."
+    nvidia = [Source(1, Passage(0, "n", "panel-summary", "Résumé", None, (1, 2), "S", None, text, text), (text,))]
+    reply = "NVIDIA's AI servers consume 7.3 TWh of electricity annually in 2023 [1]."
+    sentences, reason, mode = settle("How much electricity did NVIDIA's servers consume in 2010?", "en", nvidia, reply)
+    assert mode == "abstained" and sentences[0].problems == ["it speaks of 2023, the question asks about 2010"]
+    assert settle("How much electricity did NVIDIA's servers consume in 2023?", "en", nvidia, reply)[2] == "generated"

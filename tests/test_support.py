@@ -193,3 +193,26 @@ def test_a_how_long_question_asks_for_a_duration():
     assert asked_figure("How long did the training of BLOOM last?").search("118 days")
     assert not asked_figure("How long did the training of BLOOM last?").search("384 GPUs")
 
+
+
+def test_a_name_found_only_in_the_passage_title_backs_no_claim_but_an_attribution_may_use_it():
+    text = "Des organismes comme SystExt vous parleront mieux que moi des impacts de l'extraction minière."
+    mining = Passage(0, "m", "panel-summary", "Résumé des discussions du panel (AILouvain)", None, (1, 2), "S", None, text, text)
+    sources = [Source(1, mining, (text,))]
+    assert check("The document suggests SystExt for the impacts of mining [1].", sources)[0].supported
+    wrong, = check("The document suggests AILouvain for the impacts of mining [1].", sources)
+    assert not wrong.supported and any("AILouvain" in p for p in wrong.problems)
+    bloom = Passage(0, "b", "bloom-carbon-2022", "Estimating the Carbon Footprint of BLOOM", 4, None, None, None,
+                    "The final training emitted 24.7 tonnes of CO2eq.", "")
+    assert check("According to the BLOOM paper, the final training emitted 24.7 tonnes of CO2eq [1].",
+                 [Source(1, bloom, (bloom.text,))])[0].supported
+
+
+def test_a_sentence_dated_to_another_year_than_the_one_asked_about():
+    from kb.support import other_year
+
+    assert other_year("Digital technology consumed 7.3 TWh in 2023.", "How much did it consume in 2010?") == \
+        "it speaks of 2023, the question asks about 2010"
+    assert other_year("700 TWh in 2010 and 1900 TWh in 2025.", "How much in 2010?") is None
+    assert other_year("700 TWh.", "How much in 2010?") is None and other_year("7.3 TWh in 2023.", "How much?") is None
+    assert other_year("It consumed 2010 kWh.", "How much in 2010?") is None and other_year("1 2023,5", "in 2010?") is None
