@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from kb import audit
-from kb.context import Source, asked_unit, content_words, coverage, select
+from kb.context import Source, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import KnowledgeBase
 from kb.language import detect
+from kb.query import asked_unit
 from kb.support import REFUSAL, Sentence, check, is_refusal, other_year, unmentioned, word_matches
 from kb.textnorm import tokens
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.query import keyword_tokens, phrase_equivalents
+from kb.query import QUESTION_WORDS, asked_figure, keyword_tokens, phrase_equivalents
 from kb.store import Passage
 from kb.textnorm import STOPWORDS, tokens, words
 
@@ -40,38 +40,6 @@ def split_sentences(text: str) -> list[str]:
     """Sentences of a passage, whitespace collapsed; bullet items count as sentences."""
     flat = " ".join(text.split())
     return [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
-
-
-_QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle durée|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
-_NUMBER = re.compile(r"\d")
-# What a quantity question asks for, by its words, and how a sentence that gives it writes the figure.
-_ASKED_UNITS = (
-    (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
-     re.compile(r"\d\s*(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+(?:d['’]\s*)?)?(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
-    (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),
-     re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I)),
-    (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
-     re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|co2", re.I)),
-    (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
-     re.compile(r"\d\s*(k|m|g|t)?(wh|j)\b|\d\s*(k|m|g|t)?w\b|\d\s*(fois|times)\b", re.I)),
-    (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
-     re.compile(r"[€$£]|\d\s*(euros?|dollars?|eur|usd|k€|m€)\b", re.I)),
-)
-
-
-def asked_unit(question: str) -> re.Pattern | None:
-    """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, money),
-    a pattern for such a figure; else None."""
-    if not _QUANTITY.search(question):
-        return None
-    return next((unit for words, unit in _ASKED_UNITS if words.search(question)), None)
-
-
-def asked_figure(question: str) -> re.Pattern | None:
-    """For a quantity question ("how much energy", "quelle part"), a pattern for the figure it asks for; else None."""
-    if not _QUANTITY.search(question):
-        return None
-    return asked_unit(question) or _NUMBER
 
 
 def _score(sentence: str, own: set[str], related: set[str], figure: re.Pattern | None = None) -> float:
@@ -167,17 +135,11 @@ def coverage(question: str, passages: list[Passage]) -> float:
     return best
 
 
-_QUESTION_WORDS = frozenset(
-    "quelle quel quels quelles combien comment pourquoi qui quoi que est-ce what which who how why when where much many "
-    "does did do is are was were dit-il dit-elle a-t-il a-t-elle said say says according selon y-a-t-il il".split()
-)
-
-
 def content_words(text: str) -> list[str]:
     """The question's distinct content words (folded), function and question words left out."""
     out: list[str] = []
     for w in words(text):
-        if w in STOPWORDS or w in _QUESTION_WORDS or len(w) < 2 or w in out:
+        if w in STOPWORDS or w in QUESTION_WORDS or len(w) < 2 or w in out:
             continue
         out.append(w)
     return out

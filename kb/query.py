@@ -13,6 +13,7 @@ from pathlib import Path
 from kb.textnorm import STOPWORDS, fold, stems, tokens, words
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
+_AMBIGUOUS = frozenset({"us", "it", "an", "w"})
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +23,9 @@ def _groups() -> list[tuple[re.Pattern, list[str]]]:
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         terms = [t.strip() for t in raw.split("|") if t.strip()]
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(fold(t)) for t in sorted(terms, key=len, reverse=True)) + r")\b")
+        # "IT", "US", "an" are also English function words: they never trigger a group, only come with it.
+        triggers = [t for t in terms if fold(t) not in STOPWORDS | _AMBIGUOUS]
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(fold(t)) for t in sorted(triggers, key=len, reverse=True)) + r")\b")
         groups.append((pattern, terms))
     return groups
 
@@ -45,7 +48,7 @@ def _stem_index() -> tuple[dict[str, set[int]], list[list[set[str]]]]:
         groups.append([set(tokens(t)) for t in terms if tokens(t)])
         for term in terms:
             written = words(term)
-            if len(written) == 1:
+            if len(written) == 1 and written[0] not in STOPWORDS | _AMBIGUOUS:
                 for stem in stems(written[0]):
                     index.setdefault(stem, set()).add(g)
     return index, groups
@@ -70,16 +73,68 @@ def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:
     return found
 
 
+_QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle durée|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
+_NUMBER = re.compile(r"\d")
+# What a quantity question asks for, by its words, and how a sentence that gives it writes the figure.
+_ASKED_UNITS = (
+    (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
+     re.compile(r"\d\s*(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+(?:d['’]\s*)?)?(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
+    (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),
+     re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I)),
+    (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
+     re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|co2", re.I)),
+    (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
+     re.compile(r"\d\s*(k|m|g|t)?(wh|j)\b|\d\s*(k|m|g|t)?w\b|\d\s*(fois|times)\b", re.I)),
+    (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
+     re.compile(r"[€$£]|\d\s*(euros?|dollars?|eur|usd|k€|m€)\b", re.I)),
+)
+
+
+def asked_unit(question: str) -> re.Pattern | None:
+    """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, money),
+    a pattern for such a figure; else None."""
+    if not _QUANTITY.search(question):
+        return None
+    return next((unit for words, unit in _ASKED_UNITS if words.search(question)), None)
+
+
+def asked_figure(question: str) -> re.Pattern | None:
+    """For a quantity question ("how much energy", "quelle part"), a pattern for the figure it asks for; else None."""
+    if not _QUANTITY.search(question):
+        return None
+    return asked_unit(question) or _NUMBER
+
+
+# Words that phrase a question without saying what it is about ("how much", "according to").
+QUESTION_WORDS = frozenset(
+    "quelle quel quels quelles combien comment pourquoi qui quoi que est-ce what which who how why when where much many "
+    "does did do is are was were dit-il dit-elle a-t-il a-t-elle said say says according selon y-a-t-il il".split()
+)
+
+
+
+# The unit words a passage that gives the asked kind of figure writes, searched with a "how long" or "how much CO2" question.
+_UNIT_TERMS = ("days jours hours heures months mois years ans", "", "tonnes tons kg co2 co2eq", "kwh mwh gwh twh wh", "euros dollars")
+
 OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents
 
 
+def _unit_terms(question: str) -> str:
+    if not _QUANTITY.search(question):
+        return ""
+    return next((terms for (asked, _), terms in zip(_ASKED_UNITS, _UNIT_TERMS) if asked.search(question)), "")
+
+
 def keyword_tokens(query: str, expand: bool = True) -> list[str]:
-    """The tokens BM25 searches with: the query's own (repeated OWN_WEIGHT times), then glossary equivalents once."""
+    """The tokens BM25 searches with: the query's own (repeated OWN_WEIGHT times, question words left out), then glossary
+    equivalents and the units of the figure a quantity question asks for, once."""
     own = tokens(query)
     if not expand:
         return own
+    asked = re.sub(r"\bhow long\b", " ", fold(query))  # "long" only phrases the question; the glossary gives "durée"
+    own = tokens(" ".join(w for w in words(asked) if w not in QUESTION_WORDS)) or own
     by_stem = [t for w in words(query) if w not in STOPWORDS for group in stem_equivalents(w) for t in group]  # "days" finds "jours"
-    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query))) + by_stem) if t not in own]
+    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query))) + by_stem + tokens(_unit_terms(query))) if t not in own]
     return own * OWN_WEIGHT + extra
 
 

@@ -200,7 +200,7 @@ def test_subjects_leave_out_the_source_a_question_attributes_to():
 
 
 def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path):
-    from kb.context import asked_unit
+    from kb.query import asked_unit
 
     assert asked_unit("Quel est le budget ? Combien coûte-t-il ?").search("12 000 €")
     assert asked_unit("Quelle part de la demande en Irlande ?").search("presque 1/3 de la demande")

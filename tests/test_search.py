@@ -131,3 +131,12 @@ def test_a_role_question_brings_the_passage_that_introduces_the_person(kb):
     hits = kb.search("Which company does Xavier Marichal work for?", k=3)
     assert any("Xavier Marichal (Consultant @ Factor X)" in " ".join(h.passage.text.split()) for h in hits)
     assert kb.introductions("What did Xavier Marichal say about Baby shark?") == []
+
+
+def test_question_words_are_not_searched_and_a_quantity_question_searches_its_units():
+    terms = keyword_tokens("How long did the training of BLOOM last?")
+    assert "long" not in terms and {"day", "jour", "hour", "dure"} <= set(terms)
+    co2 = keyword_tokens("How much CO2 did it emit?")
+    assert "much" not in co2 and "tonn" in co2
+    assert "numer" not in co2 and "etats" not in keyword_tokens("What did they tell us?")  # "it", "us" are not IT, the US
+    assert "numer" in keyword_tokens("IT and ICT energy")

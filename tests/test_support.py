@@ -1,7 +1,8 @@
 """The sentence-by-sentence support check: numbers with their scale, names, quotations, wrong brackets."""
 from __future__ import annotations
 
-from kb.context import MAX_SENTENCE_WORDS, Source, asked_figure, coverage, select, split_sentences, trim
+from kb.context import MAX_SENTENCE_WORDS, Source, coverage, select, split_sentences, trim
+from kb.query import asked_figure
 from kb.store import Passage
 from kb.support import check, is_refusal, names, numbers, quotations, split
 
