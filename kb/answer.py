@@ -113,7 +113,7 @@ def settle(question: str, language: str, sources: list[Source], raw: str) -> tup
     if is_refusal(raw):
         reason = "the model found no answer in the sources"
     else:
-        sentences = check(raw, sources)
+        sentences = check(raw, sources, question)
         for sentence in sentences:
             problem = other_year(sentence.text, question) if sentence.supported else None
             if problem:  # "7.3 TWh in 2023" is in the source, but the question asks about 2010

@@ -75,24 +75,27 @@ def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:
 
 _QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle durée|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
 _NUMBER = re.compile(r"\d")
-# What a quantity question asks for, by its words, and how a sentence that gives it writes the figure.
+# What a quantity question asks for, by its words, and how a sentence that gives it writes the figure: a digit, maybe a
+# scale word ("223 millions de tonnes", "1.08 million hours"), then the unit.
+_FIGURE = r"\d(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
 _ASKED_UNITS = (
     (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
-     re.compile(r"\d\s*(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+(?:d['’]\s*)?)?(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
+     re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
     (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),
      re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I)),
     (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
-     re.compile(r"\d\s*(tonnes?|tons?|kg|g)\b|co2", re.I)),
+     re.compile(_FIGURE + r"(tonnes?|tons?|kg|g)\b|co2", re.I)),
     (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
-     re.compile(r"\d\s*(k|m|g|t)?(wh|j)\b|\d\s*(k|m|g|t)?w\b|\d\s*(fois|times)\b", re.I)),
+     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|fois|times)\b", re.I)),
+    (re.compile(r"\b(eau|water|litres?|liters?)\b", re.I), re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I)),
     (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
-     re.compile(r"[€$£]|\d\s*(euros?|dollars?|eur|usd|k€|m€)\b", re.I)),
+     re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I)),
 )
 
 
 def asked_unit(question: str) -> re.Pattern | None:
-    """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, money),
-    a pattern for such a figure; else None."""
+    """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, water,
+    money), a pattern for such a figure; else None."""
     if not _QUANTITY.search(question):
         return None
     return next((unit for words, unit in _ASKED_UNITS if words.search(question)), None)
@@ -114,7 +117,8 @@ QUESTION_WORDS = frozenset(
 
 
 # The unit words a passage that gives the asked kind of figure writes, searched with a "how long" or "how much CO2" question.
-_UNIT_TERMS = ("days jours hours heures months mois years ans", "", "tonnes tons kg co2 co2eq", "kwh mwh gwh twh wh", "euros dollars")
+_UNIT_TERMS = ("days jours hours heures months mois years ans", "", "tonnes tons kg co2 co2eq", "kwh mwh gwh twh wh", "litres liters m3",
+               "euros dollars")
 
 OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents
 

@@ -37,6 +37,8 @@ _NOT_NAMES = frozenset(fold(w) for w in (
     "Wh kWh MWh GWh TWh CO2 CO2e CO2eq GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF").split())
 
 REFUSAL = "NOT IN SOURCES"
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
+_WHEN = re.compile(r"\b(which year|what year|when|quelle année|en quelle année|quand)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -163,9 +165,10 @@ def attributed_names(text: str) -> list[str]:
     return [n for m in _ATTRIBUTION.finditer(text) for n in names(" " + m.group(0))]
 
 
-def check_sentence(text: str, source: Source, skip_names: frozenset[str] = frozenset()) -> tuple[bool, list[str], float]:
+def check_sentence(text: str, source: Source, skip_names: frozenset[str] = frozenset(), asked: str = "") -> tuple[bool, list[str], float]:
     """Whether `source` supports the sentence, the problems found, and the share of content words it holds;
-    `skip_names` are names checked elsewhere (an attribution, checked against all the sources)."""
+    `skip_names` are names checked elsewhere (an attribution, checked against all the sources). A name found only in
+    the passage's title counts when the question `asked` names it too ("dans l'étude Power Hungry Processing")."""
     passage = source.passage
     body = passage.text
     folded = _folded_context(passage)
@@ -177,8 +180,9 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
             problems.append(f"the number {number[2]!r} is not in the source")
     sentence_names = names(text)
     untitled = _folded_context(passage, title=False)
+    asked_names = set(names(asked))
     for name in sentence_names:
-        if name not in skip_names and not _name_in(name, untitled):
+        if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
             problems.append(f"the name {name!r} is not in the source")
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
@@ -190,7 +194,8 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
     overlap = sum(word_matches(w, have, phrases) for w in words) / len(words) if words else 0.0
     has_fact = bool(sentence_numbers or sentence_names)
     # A bare fact ("6", "Jean Zay") carries no other words: the fact itself must then be found.
-    bare_fact = has_fact and not words and len(text.split()) >= 2  # "6 limites", "Jean Zay"; a lone "1." says nothing
+    # "6 limites", "Jean Zay" are answers, and so is a lone year to "which year"; a lone "14." (14 what?) says nothing.
+    bare_fact = has_fact and not words and (len(text.split()) >= 2 or bool(_WHEN.search(asked) and _YEAR.fullmatch(text.strip(" ."))))
     enough = bare_fact or overlap >= (MIN_OVERLAP_WITH_FACT if has_fact else MIN_OVERLAP)
     if not enough:
         problems.append(f"only {overlap:.0%} of its words are in the source")
@@ -228,7 +233,7 @@ def unmentioned(question: str, passages: list[Passage]) -> list[str]:
     return [name for name in subjects(question) if not _name_in(name, folded)]
 
 
-def check(answer: str, sources: list[Source]) -> list[Sentence]:
+def check(answer: str, sources: list[Source], question: str = "") -> list[Sentence]:
     """Each sentence of the answer with the sources that support it; claimed numbers that do not support it are dropped."""
     by_n = {s.n: s for s in sources}
     checked = []
@@ -237,7 +242,7 @@ def check(answer: str, sources: list[Source]) -> list[Sentence]:
         sentence = Sentence(text, claimed)
         attributed = frozenset(attributed_names(text))
         unknown = [n for n in attributed if not any(_name_in(n, c) for c in contexts)]
-        results = {s.n: check_sentence(text, s, attributed) for s in sources}
+        results = {s.n: check_sentence(text, s, attributed, question) for s in sources}
         if unknown:
             missing = [f"the name {name!r} is in none of the sources" for name in unknown]
             results = {n: (False, problems + missing, overlap) for n, (_, problems, overlap) in results.items()}
@@ -257,7 +262,6 @@ def check(answer: str, sources: list[Source]) -> list[Sentence]:
     return checked
 
 
-_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
 
 
 def other_year(sentence: str, question: str) -> str | None:

@@ -217,3 +217,28 @@ def test_a_sentence_dated_to_another_year_than_the_one_asked_about():
     assert other_year("700 TWh in 2010 and 1900 TWh in 2025.", "How much in 2010?") is None
     assert other_year("700 TWh.", "How much in 2010?") is None and other_year("7.3 TWh in 2023.", "How much?") is None
     assert other_year("It consumed 2010 kWh.", "How much in 2010?") is None and other_year("1 2023,5", "in 2010?") is None
+
+
+def test_a_document_named_by_the_question_may_be_named_from_the_passage_title():
+    text = "The compute region has an average carbon intensity of 297.6 grams of CO2eq per kWh."
+    region = Passage(0, "r", "power-hungry-2023", "Power Hungry Processing (2023)", 5, None, None, None, text, text)
+    sources = [Source(1, region, (text,))]
+    answer = "La région de l'étude Power Hungry Processing a une intensité de 297.6 grams de CO2eq par kWh [1]."
+    assert check(answer, sources, "Quelle est l'intensité carbone de la région de l'étude Power Hungry Processing ?")[0].supported
+    assert not check(answer, sources, "Quelle est l'intensité carbone de la région de calcul ?")[0].supported
+
+
+def test_a_lone_year_answers_a_which_year_question_only():
+    text = "Le marché espagnol ne fonctionnait pas bien en 2016."
+    spain = [Source(1, passage(text, "es"), (text,))]
+    assert check("2016 [1]", spain, "In which year was the Spanish market doing badly?")[0].supported
+    assert not check("2016 [1]", spain, "How many sales did I-Care make in Spain?")[0].supported
+    assert not check("14. [1]", SOURCES, "Quand ?")[0].supported
+
+
+def test_a_water_question_asks_for_a_volume():
+    from kb.query import asked_unit
+
+    assert asked_unit("Combien d'eau douce le numérique consomme-t-il ?").search("1 614 millions de m³")
+    assert not asked_unit("Combien d'eau consomme une requête ChatGPT ?").search("2.9 Wh")
+    assert asked_unit("How much CO2 does it emit?").search("223 millions de tonnes")
