@@ -75,30 +75,37 @@ def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:
 
 _QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle durée|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
 _NUMBER = re.compile(r"\d")
-# What a quantity question asks for, by its words, and how a sentence that gives it writes the figure: a digit, maybe a
-# scale word ("223 millions de tonnes", "1.08 million hours"), then the unit.
+# What a quantity question asks for, by its words; how a sentence that gives it writes the figure (a digit, maybe a scale
+# word as in "223 millions de tonnes" or "1.08 million hours", then the unit); and the unit words keyword search adds.
 _FIGURE = r"\d(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
 _ASKED_UNITS = (
     (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
-     re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I)),
+     re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I),
+     "days jours hours heures months mois years ans"),
     (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),
-     re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I)),
+     re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I), ""),
     (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
-     re.compile(_FIGURE + r"(tonnes?|tons?|kg|g)\b|co2", re.I)),
+     re.compile(_FIGURE + r"(tonnes?|tons?|kg|g)\b|co2", re.I), "tonnes tons kg co2 co2eq"),
     (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
-     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|fois|times)\b", re.I)),
-    (re.compile(r"\b(eau|water|litres?|liters?)\b", re.I), re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I)),
+     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|fois|times)\b", re.I), "kwh mwh gwh twh wh"),
+    (re.compile(r"\b(eau|water|litres?|liters?)\b", re.I),
+     re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I), "litres liters m3"),
     (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
-     re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I)),
+     re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I), "euros dollars"),
 )
+
+
+def _asked(question: str) -> tuple[re.Pattern, re.Pattern, str] | None:
+    if not _QUANTITY.search(question):
+        return None
+    return next((entry for entry in _ASKED_UNITS if entry[0].search(question)), None)
 
 
 def asked_unit(question: str) -> re.Pattern | None:
     """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, water,
     money), a pattern for such a figure; else None."""
-    if not _QUANTITY.search(question):
-        return None
-    return next((unit for words, unit in _ASKED_UNITS if words.search(question)), None)
+    entry = _asked(question)
+    return entry[1] if entry else None
 
 
 def asked_figure(question: str) -> re.Pattern | None:
@@ -114,19 +121,7 @@ QUESTION_WORDS = frozenset(
     "does did do is are was were dit-il dit-elle a-t-il a-t-elle said say says according selon y-a-t-il il".split()
 )
 
-
-
-# The unit words a passage that gives the asked kind of figure writes, searched with a "how long" or "how much CO2" question.
-_UNIT_TERMS = ("days jours hours heures months mois years ans", "", "tonnes tons kg co2 co2eq", "kwh mwh gwh twh wh", "litres liters m3",
-               "euros dollars")
-
 OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents
-
-
-def _unit_terms(question: str) -> str:
-    if not _QUANTITY.search(question):
-        return ""
-    return next((terms for (asked, _), terms in zip(_ASKED_UNITS, _UNIT_TERMS) if asked.search(question)), "")
 
 
 def keyword_tokens(query: str, expand: bool = True) -> list[str]:
@@ -135,10 +130,12 @@ def keyword_tokens(query: str, expand: bool = True) -> list[str]:
     own = tokens(query)
     if not expand:
         return own
-    asked = re.sub(r"\bhow long\b", " ", fold(query))  # "long" only phrases the question; the glossary gives "durée"
-    own = tokens(" ".join(w for w in words(asked) if w not in QUESTION_WORDS)) or own
+    phrased = re.sub(r"\bhow long\b", " ", fold(query))  # "long" only phrases the question; the glossary gives "durée"
+    own = tokens(" ".join(w for w in words(phrased) if w not in QUESTION_WORDS)) or own
     by_stem = [t for w in words(query) if w not in STOPWORDS for group in stem_equivalents(w) for t in group]  # "days" finds "jours"
-    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query))) + by_stem + tokens(_unit_terms(query))) if t not in own]
+    kind = _asked(query)
+    units = tokens(kind[2]) if kind else []  # "how long" also searches "days", "jours"
+    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query))) + by_stem + units) if t not in own]
     return own * OWN_WEIGHT + extra
 
 
