@@ -1,5 +1,5 @@
-"""Query handling for keyword search: cross-language expansion from a small bilingual glossary, and the
-reports a question names.
+"""Query handling: cross-language expansion from a small bilingual glossary, the reports a question names, and
+what kind of figure a quantity question asks for (used by search, context selection and the answer check).
 
 The embedder is English-only and the sources are mostly French, so BM25 carries French and
 cross-language questions; expanding the query with the glossary's equivalents closes most of the gap.
