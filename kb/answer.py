@@ -21,7 +21,7 @@ from kb.generator import Generator, Usage
 from kb.knowledge import KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
-from kb.support import REFUSAL, Sentence, check, is_refusal, other_year, unmentioned, word_matches
+from kb.support import REFUSAL, Sentence, check, is_refusal, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -114,10 +114,6 @@ def settle(question: str, language: str, sources: list[Source], raw: str) -> tup
         reason = "the model found no answer in the sources"
     else:
         sentences = check(raw, sources, question)
-        for sentence in sentences:
-            problem = other_year(sentence.text, question) if sentence.supported else None
-            if problem:  # "7.3 TWh in 2023" is in the source, but the question asks about 2010
-                sentence.supported, sentence.citations, sentence.problems = False, [], [problem]
         if not any(s.supported for s in sentences):
             reason = "no sentence of the model's answer is supported by the sources"
     mode = "generated"

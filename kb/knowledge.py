@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from kb import store
 from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
-from kb.people import asks_role, introduces, named, resolve
+from kb.people import asks_role, introduction, named, resolve
 from kb.query import document_handles, keyword_tokens, named_documents
 from kb.textnorm import fold
 
@@ -149,13 +150,19 @@ class KnowledgeBase:
                 )
         return [Hit(self.passages[row], score) for row, score in ranked[:k]]
 
+    @cached_property
+    def introduced(self) -> dict[str, list[int]]:
+        """For each person of the event, the passages that introduce them ("Name (title @ org)"), in document order."""
+        folded = [(p.row, " ".join(fold(p.text).split())) for p in self.passages]
+        return {who["name"]: [row for row, text in folded if introduction(who).search(text)] for who in self.people}
+
     def introductions(self, query: str, rows: set[int] | None = None) -> list[int]:
         """For a question on someone's role ("Which company does Xavier Marichal work for?"), the passages that
         introduce the people it names, in document order; otherwise none."""
         if not asks_role(query):
             return []
-        people = named(query, self.people)
-        return [p.row for p in self.passages if (rows is None or p.row in rows) and any(introduces(p.text, who) for who in people)]
+        wanted = {row for who in named(query, self.people) for row in self.introduced[who["name"]]}
+        return [row for row in sorted(wanted) if rows is None or row in rows]
 
     def passage(self, passage_id: str) -> store.Passage:
         """One passage by id, with a clear error when there is none."""

@@ -56,6 +56,7 @@ def asks_role(question: str) -> bool:
     return _ROLE_QUESTION.search(question) is not None
 
 
-def introduces(text: str, person: dict) -> bool:
-    """True when `text` introduces the person the way an event summary does: the name, then their title in brackets."""
-    return re.search(r"\b" + re.escape(" ".join(fold(person["name"]).split())) + r"\s*\(", " ".join(fold(text).split())) is not None
+def introduction(person: dict) -> re.Pattern:
+    """How an event summary introduces the person, in folded text with its spaces collapsed: the name, then their title
+    in brackets."""
+    return re.compile(r"\b" + re.escape(" ".join(fold(person["name"]).split())) + r"\s*\(")

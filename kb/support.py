@@ -234,7 +234,8 @@ def unmentioned(question: str, passages: list[Passage]) -> list[str]:
 
 
 def check(answer: str, sources: list[Source], question: str = "") -> list[Sentence]:
-    """Each sentence of the answer with the sources that support it; claimed numbers that do not support it are dropped."""
+    """Each sentence of the answer to `question` with the sources that support it; claimed numbers that do not support
+    it are dropped."""
     by_n = {s.n: s for s in sources}
     checked = []
     contexts = [_folded_context(s.passage) for s in sources]
@@ -243,9 +244,11 @@ def check(answer: str, sources: list[Source], question: str = "") -> list[Senten
         attributed = frozenset(attributed_names(text))
         unknown = [n for n in attributed if not any(_name_in(n, c) for c in contexts)]
         results = {s.n: check_sentence(text, s, attributed, question) for s in sources}
-        if unknown:
-            missing = [f"the name {name!r} is in none of the sources" for name in unknown]
-            results = {n: (False, problems + missing, overlap) for n, (_, problems, overlap) in results.items()}
+        # Problems no source can mend: an attribution to a source not sent, a claim about another year than the one asked.
+        everywhere = [f"the name {name!r} is in none of the sources" for name in unknown]
+        everywhere += [problem for problem in [other_year(text, question)] if problem]
+        if everywhere:
+            results = {n: (False, problems + everywhere, overlap) for n, (_, problems, overlap) in results.items()}
         good = [n for n in claimed if n in results and results[n][0]]
         if not good:
             # The model's own numbers do not hold: cite the best supporting source, if any.
@@ -260,8 +263,6 @@ def check(answer: str, sources: list[Source], question: str = "") -> list[Senten
             sentence.problems = results[target[0]][1] if target else ["no source was given"]
         checked.append(sentence)
     return checked
-
-
 
 
 def other_year(sentence: str, question: str) -> str | None:
