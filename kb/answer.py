@@ -21,7 +21,7 @@ from kb.generator import Generator, Usage
 from kb.knowledge import KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
-from kb.support import REFUSAL, Sentence, check, is_refusal, unmentioned, word_matches
+from kb.support import REFUSAL, Sentence, check, is_refusal, repeats, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -43,6 +43,7 @@ ABSTAIN = {
     "en": "The event's sources do not answer this question.",
 }
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+ECHO = "the answer only repeats the question"
 
 
 class BusyError(EventKBError):
@@ -114,11 +115,14 @@ def settle(question: str, language: str, sources: list[Source], raw: str) -> tup
         reason = "the model found no answer in the sources"
     else:
         sentences = check(raw, sources, question)
-        if not any(s.supported for s in sentences):
+        supported = " ".join(s.text for s in sentences if s.supported)
+        if not supported:
             reason = "no sentence of the model's answer is supported by the sources"
+        elif repeats(question, supported):
+            reason = ECHO
     mode = "generated"
-    # Declined, or said nothing: "1.", "The answer is 1." carry fewer than two content words.
-    declined = is_refusal(raw) or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
+    # Declined, said nothing ("1.", "The answer is 1." carry fewer than two content words) or only echoed the question.
+    declined = is_refusal(raw) or reason == ECHO or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
     if reason is not None and declined:
         # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
         quoted = quote_fallback(question, language, sources)

@@ -15,6 +15,7 @@ from kb.textnorm import STOPWORDS, tokens, words
 WORD_BUDGET = 110  # words of source text sent to the model
 MAX_SOURCES = 4
 MAX_SENTENCE_WORDS = 45  # a longer sentence is cut to its best window of this many words
+FIRST_SENTENCE_WORDS = 60  # the best passage's sentences keep more: what a sentence's matched words introduce ("… : the laptops of") often follows them
 UNIT_BONUS = 2.0  # what a sentence holding the kind of figure the question asks for gains (one question word counts 2)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[^a-z0-9])|\s+(?=o\s+[A-ZÀ-Ü0-9“«\"])|\s+(?=•)")
 
@@ -100,11 +101,12 @@ def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, ma
     picked: list[tuple[int, Passage, list[tuple[int, str]]]] = []
     used = 0
     for rank, passage in enumerate(passages[:max_sources]):
-        sentences = [trim(s, own, related, figure) for s in split_sentences(passage.text)]
+        window = FIRST_SENTENCE_WORDS if rank == 0 else MAX_SENTENCE_WORDS
+        sentences = [trim(s, own, related, figure, window) for s in split_sentences(passage.text)]
         scored = sorted(((_score(s, own, related, figure), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
         chosen: list[tuple[int, str]] = []
         for score, i, sentence in _candidates(scored, names):
-            size = len(sentence.split())
+            size = min(len(sentence.split()), MAX_SENTENCE_WORDS)  # the best passage's longer window takes no room from the others
             if chosen and (score <= 0 or used + size > budget):
                 break
             if not chosen and used and used + size > budget * 1.3:

@@ -77,7 +77,13 @@ _QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle d
 _NUMBER = re.compile(r"\d")
 # What a quantity question asks for, by its words; how a sentence that gives it writes the figure (a digit, maybe a scale
 # word as in "223 millions de tonnes" or "1.08 million hours", then the unit); and the unit words keyword search adds.
-_FIGURE = r"\d(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
+# A figure starts with a digit or a number word ("ten times", "dix fois").
+_DIGIT = r"(?:\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|deux|trois|quatre|cinq|sept|huit|neuf|dix|vingt|cent)\b)"
+_FIGURE = _DIGIT + r"(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
+# Units that measure rather than count: "15 years", "4.2 %", "1,082,990 heures" do not answer "how many devices".
+_MEASURES = (r"%|percent|pour ?cent|(?:k|m|g|t)?wh|(?:k|m|g|t)?w|m?j|tonnes?|tons?|kg|g|years?|ans?|années?|days?|jours?|"
+             r"hours?|heures?|h|months?|mois|weeks?|semaines?|minutes?|min|euros?|dollars?|€|\$|litres?|liters?|l|m3|m³|fois|times")
+_SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
 _ASKED_UNITS = (
     (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
      re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I),
@@ -87,11 +93,14 @@ _ASKED_UNITS = (
     (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
      re.compile(_FIGURE + r"(tonnes?|tons?|kg|g)\b|co2", re.I), "tonnes tons kg co2 co2eq"),
     (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
-     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|fois|times)\b", re.I), "kwh mwh gwh twh wh"),
+     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|fois|times)\b|\b(\w+fold|doubl\w*|tripl\w*)\b", re.I), "kwh mwh gwh twh wh"),
     (re.compile(r"\b(eau|water|litres?|liters?)\b", re.I),
      re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I), "litres liters m3"),
     (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
      re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I), "euros dollars"),
+    # "How many devices", "combien de GPU": a count, unless the question itself names a measure ("how many GPU hours").
+    (re.compile(r"^(?!.*\b(?:" + _MEASURES.replace("%|", "") + r")(?!\w)).*\b(how many|combien d(?:e\b|['’]))(?!\s*temps\b)", re.I | re.S),
+     re.compile(r"(?<![\d.,])\d+(?![\d.,\s]*" + _SCALE + r"(?:" + _MEASURES + r")(?!\w))", re.I), ""),
 )
 
 
@@ -103,7 +112,7 @@ def _asked(question: str) -> tuple[re.Pattern, re.Pattern, str] | None:
 
 def asked_unit(question: str) -> re.Pattern | None:
     """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, water,
-    money), a pattern for such a figure; else None."""
+    money, a count), a pattern for such a figure; else None."""
     entry = _asked(question)
     return entry[1] if entry else None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from kb.context import Source, content_words
 from kb.query import expansions, phrase_equivalents, stem_equivalents
 from kb.store import Passage
-from kb.textnorm import fold, stems, tokens
+from kb.textnorm import fold, stems, tokens, words
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
 MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name the source has
@@ -37,6 +37,7 @@ _NOT_NAMES = frozenset(fold(w) for w in (
     "Wh kWh MWh GWh TWh CO2 CO2e CO2eq GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF").split())
 
 REFUSAL = "NOT IN SOURCES"
+_YES_NO = frozenset("yes no not never none oui non pas jamais aucun aucune".split())
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
 _WHEN = re.compile(r"\b(which year|what year|when|quelle année|en quelle année|quand)\b", re.IGNORECASE)
 
@@ -273,6 +274,20 @@ def other_year(sentence: str, question: str) -> str | None:
     if not asked or not given or asked & given:
         return None
     return f"it speaks of {', '.join(sorted(given))}, the question asks about {', '.join(sorted(asked))}"
+
+
+def repeats(question: str, text: str) -> bool:
+    """True when `text` says nothing the question does not: every number and content word of it (or a glossary
+    equivalent) is the question's, and it says neither yes nor no ("I-Care a utilisé ChatGPT pour son plan commercial")."""
+    if set(words(text)) & _YES_NO:
+        return False
+    asked_numbers = numbers(question)
+    if any(not _has_number(n, asked_numbers) for n in numbers(text)):
+        return False
+    have = set(tokens(question))
+    have |= {s for t in have for s in stems(t)}  # "utilisée" stems to "utilise", "utilisé" to "utilis"
+    phrases = phrase_equivalents(text)
+    return all(word_matches(w, have, phrases) for w in content_words(text))
 
 
 def is_refusal(answer: str) -> bool:

@@ -205,7 +205,8 @@ def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path
     assert asked_unit("Quel est le budget ? Combien coûte-t-il ?").search("12 000 €")
     assert asked_unit("Quelle part de la demande en Irlande ?").search("presque 1/3 de la demande")
     assert asked_unit("How much more energy does it take?").search("80 times more")
-    assert asked_unit("How many views does the video have?") is None  # no unit in the question: any figure will do
+    assert asked_unit("How many views does the video have?").search("14 milliards de vues")  # a count
+    assert asked_unit("Who moderated the panel?") is None  # no quantity asked: any figure will do
     from kb.answer import settle
     from kb.context import Source
     from kb.store import Passage
@@ -229,3 +230,20 @@ def test_an_answer_about_another_year_than_the_one_asked_is_withheld():
     sentences, reason, mode = settle("How much electricity did NVIDIA's servers consume in 2010?", "en", nvidia, reply)
     assert mode == "abstained" and sentences[0].problems == ["it speaks of 2023, the question asks about 2010"]
     assert settle("How much electricity did NVIDIA's servers consume in 2023?", "en", nvidia, reply)[2] == "generated"
+
+
+def test_an_answer_that_only_repeats_the_question_is_not_an_answer():
+    from kb.answer import ECHO, settle
+    from kb.context import Source
+    from kb.store import Passage
+
+    text = "Le besoin de sensibilisation (responsabilité individuelle), mais aussi de régulation des usages (responsabilité collective)."
+    conclusions = [Source(1, Passage(0, "c", "panel-summary", "Résumé", None, (1, 2), "S", None, text, text), (text,))]
+    question = "Dans les conclusions, à quelle responsabilité correspond la régulation des usages ?"
+    echoed = "Dans les conclusions, la responsabilité correspond à la régulation des usages [1]."
+    _, reason, mode = settle(question, "fr", conclusions, echoed)
+    assert (reason, mode) == (ECHO, "abstained")
+    assert settle(question, "fr", conclusions, "La régulation des usages correspond à la responsabilité collective [1].")[2] == "generated"
+    # The echo counts as declining: a source sentence holding the whole question is quoted instead.
+    _, reason, mode = settle("Quelle responsabilité pour la régulation des usages ?", "fr", conclusions, "La régulation des usages est une responsabilité [1].")
+    assert (reason, mode) == (None, "quoted")

@@ -242,3 +242,34 @@ def test_a_water_question_asks_for_a_volume():
     assert asked_unit("Combien d'eau douce le numérique consomme-t-il ?").search("1 614 millions de m³")
     assert not asked_unit("Combien d'eau consomme une requête ChatGPT ?").search("2.9 Wh")
     assert asked_unit("How much CO2 does it emit?").search("223 millions de tonnes")
+
+
+def test_a_count_question_is_not_answered_by_a_measure_and_number_words_are_figures():
+    from kb.query import asked_unit
+
+    towers = asked_unit("How many cell towers does the global network count?")
+    assert towers.search("10 millions d'antennes") and towers.search("about 8 per user in 2019")
+    assert not towers.search("15 years of experience") and not towers.search("In 2019, 4.2% and 5.5%")
+    assert not asked_unit("Combien de GPU ont servi ?").search("1,082,990 heures GPU")
+    assert asked_unit("How many GPU hours did it take?") is None  # the question names a measure: hours answer it
+    assert asked_unit("By how much will AI electricity demand grow?").search("at least ten times its demand in 2023")
+    assert asked_unit("De combien la demande d'électricité va-t-elle croître ?").search("elle pourrait doubler")
+
+
+def test_an_echo_of_the_question_says_nothing_but_yes_and_no_do():
+    from kb.support import repeats
+
+    assert repeats("Quelle version de ChatGPT I-Care a-t-elle utilisée ?", "I-Care a utilisé ChatGPT.")
+    assert not repeats("Quelle version de ChatGPT I-Care a-t-elle utilisée ?", "I-Care a utilisé ChatGPT 3.5.")
+    assert not repeats("Is Overshoot Day the same in every country?", "No, Overshoot Day is not the same in every country.")
+    assert not repeats("Which company is Sam Altman the CEO of?", "Sam Altman is the CEO of OpenAI.")
+
+
+def test_the_best_passage_keeps_a_longer_window_of_a_long_sentence():
+    from kb.context import FIRST_SENTENCE_WORDS
+
+    filler = " ".join(f"mot{i}" for i in range(40))
+    long = passage(f"{filler} des offres de laptops « IA-ready » : les laptops d’Apple ou les Windows avec Core Ultra {filler}.")
+    first, second = select("Quels laptops sont cités comme « IA-ready » ?", [long, long])
+    assert len(first.sentences[0].split()) > len(second.sentences[0].split()) and "Apple" in first.sentences[0]
+    assert len(first.sentences[0].split()) <= FIRST_SENTENCE_WORDS + 2 and len(second.sentences[0].split()) <= MAX_SENTENCE_WORDS + 2
