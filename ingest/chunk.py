@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ingest.structure import Block
 
 MAX_WORDS = 90
+VERSION = 2  # raised whenever the same text would be cut differently, so that ingest rebuilds (2: "(Mr." is no sentence end)
 MIN_WORDS = 20
 
 # A sentence ends at . ! ? or … followed by a space and something that can start a sentence.
@@ -38,7 +39,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         before = text[start : match.start()].split()
-        if before and before[-1].lower() in _ABBREVIATIONS:
+        if before and before[-1].lower().lstrip("([«\"“") in _ABBREVIATIONS:  # "(Mr. Dupont"
             continue
         spans.append((start, match.start()))
         start = match.end()

@@ -36,7 +36,7 @@ from kb.indexes import DenseIndex, KeywordIndex
 from kb.paths import BUNDLED_EVENT
 
 BUILD_FORMAT = 1
-SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "tokens": "fold+fr/en-snowball-v1"}
+SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "chunker": chunking.VERSION, "tokens": "fold+fr/en-snowball-v1"}
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".pdf": "pdf"}
 CURRENT = "current"
 BUILDS = "builds"

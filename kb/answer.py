@@ -21,7 +21,7 @@ from kb.generator import Generator, Usage
 from kb.knowledge import KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
-from kb.support import REFUSAL, Sentence, check, is_refusal, repeats, unmentioned, word_matches
+from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -120,6 +120,8 @@ def settle(question: str, language: str, sources: list[Source], raw: str) -> tup
             reason = "no sentence of the model's answer is supported by the sources"
         elif repeats(question, supported):
             reason = ECHO
+        elif off_topic(question, supported):
+            reason = "the answer speaks of nothing the question asks about"
     mode = "generated"
     # Declined, said nothing ("1.", "The answer is 1." carry fewer than two content words) or only echoed the question.
     declined = is_refusal(raw) or reason == ECHO or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2

@@ -40,6 +40,13 @@ def expansions(query: str) -> list[str]:
     return added
 
 
+def equivalents(term: str) -> list[str]:
+    """The other terms of the glossary groups that hold `term` exactly (folded), ambiguous words included: the name
+    check asks this of "US" written in capitals, which never triggers a group in running text."""
+    key = fold(term)
+    return [t for _, terms in _groups() if any(fold(x) == key for x in terms) for t in terms if fold(t) != key]
+
+
 @lru_cache(maxsize=1)
 def _stem_index() -> tuple[dict[str, set[int]], list[list[set[str]]]]:
     index: dict[str, set[int]] = {}
@@ -83,6 +90,9 @@ _FIGURE = _DIGIT + r"(?:\s*(?:millions?|milliards?|millards?|billions?|trillions
 # Units that measure rather than count: "15 years", "4.2 %", "1,082,990 heures" do not answer "how many devices".
 _MEASURES = (r"%|percent|pour ?cent|(?:k|m|g|t)?wh|(?:k|m|g|t)?w|m?j|tonnes?|tons?|kg|g|years?|ans?|années?|days?|jours?|"
              r"hours?|heures?|h|months?|mois|weeks?|semaines?|minutes?|min|euros?|dollars?|€|\$|litres?|liters?|l|m3|m³|fois|times")
+# The measures a question names in words ("how many GPU hours"); single letters would catch "l'étude".
+_NAMED_MEASURES = (r"percent|pour ?cent|(?:k|m|g|t)?wh|tonnes?|tons?|kg|years?|ans|années?|days?|jours?|hours?|heures?|"
+                   r"months?|mois|weeks?|semaines?|minutes?|euros?|dollars?|litres?|liters?|m3|fois|times")
 _SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
 _ASKED_UNITS = (
     (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
@@ -99,15 +109,19 @@ _ASKED_UNITS = (
     (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
      re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I), "euros dollars"),
     # "How many devices", "combien de GPU": a count, unless the question itself names a measure ("how many GPU hours").
-    (re.compile(r"^(?!.*\b(?:" + _MEASURES.replace("%|", "") + r")(?!\w)).*\b(how many|combien d(?:e\b|['’]))(?!\s*temps\b)", re.I | re.S),
+    (re.compile(r"^(?!.*\b(?:" + _NAMED_MEASURES + r")\b).*\b(how many|combien d(?:e\b|['’]))(?!\s*temps\b)", re.I | re.S),
      re.compile(r"(?<![\d.,])\d+(?![\d.,\s]*" + _SCALE + r"(?:" + _MEASURES + r")(?!\w))", re.I), ""),
 )
+
+
+_TITLE_CASE = re.compile(r"\b[A-ZÀ-Ü][a-zà-ÿ]+(?:\s+(?:[A-ZÀ-Ü][a-zà-ÿ]+|For|of|de))*\s+[A-ZÀ-Ü][a-zà-ÿ]+\b")
 
 
 def _asked(question: str) -> tuple[re.Pattern, re.Pattern, str] | None:
     if not _QUANTITY.search(question):
         return None
-    return next((entry for entry in _ASKED_UNITS if entry[0].search(question)), None)
+    unnamed = _TITLE_CASE.sub(" ", question)  # "Power Hungry Processing" names a study: it asks for no power figure
+    return next((entry for entry in _ASKED_UNITS if entry[0].search(unnamed)), None)
 
 
 def asked_unit(question: str) -> re.Pattern | None:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from kb.context import Source, content_words
-from kb.query import expansions, phrase_equivalents, stem_equivalents
+from kb.query import equivalents, expansions, phrase_equivalents, stem_equivalents
 from kb.store import Passage
 from kb.textnorm import fold, stems, tokens, words
 
@@ -19,14 +19,15 @@ MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name
 
 _CITED_ATTRIBUTION = re.compile(r"(^|[.;:]\s*)(?:[Aa]ccording to|[Ss]elon|[Dd]['’]apr[eè]s|[Aa]s per)\s+(?:the\s+)?(?:source\s+|la source\s+)?\[\d+(?:\s*,\s*\d+)*\]\s*,?\s*")
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
+_SPLIT = re.compile(r"(?<=[.!?])(?<!\bM\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bMme\.)\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
 _NUMBER = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:, \d{3})+(?!\d)|\d+(?:[.,]\d+)*)(?:\s*(milliards?|millards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b)?",
+    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:, \d{3})+(?!\d)|\d+(?:[.,]\d+)*)(?:\s*(milliards?|millards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b|(?-i:([BM]))\b)?",
     re.IGNORECASE,
 )
 _SCALES = {"milliard": "e9", "milliards": "e9", "millard": "e9", "millards": "e9", "billion": "e9", "billions": "e9", "bn": "e9", "md": "e9", "mds": "e9",
            "million": "e6", "millions": "e6", "mio": "e6", "mille": "e3", "thousand": "e3", "thousands": "e3", "k": "e3",
            "trillion": "e12", "trillions": "e12"}
+_ATTACHED_SCALES = {"B": "e9", "M": "e6"}  # "176B parameters", "20M": a capital letter written against the number
 _ATTRIBUTION = re.compile(r"\b(?:[Ss]elon|[Dd]['’]apr[eè]s|[Aa]ccording to|[Aa]s per)\s+(?:l['’]|la\s+|le\s+|les\s+|the\s+)?(?:[A-ZÀ-Ü][\w.’'-]*\s*)+")
 _NAME = re.compile(r"(?<![\w'’-])([A-ZÀ-Ü][\w]*(?:[-'’][\w]+)*)(?![\w])")
 _PAIRED_QUOTE = re.compile(r"«\s*([^«»]+?)\s*»|“\s*([^“”]+?)\s*”")
@@ -34,7 +35,8 @@ _PAIRED_QUOTE = re.compile(r"«\s*([^«»]+?)\s*»|“\s*([^“”]+?)\s*”")
 _NOT_NAMES = frozenset(fold(w) for w in (
     "Le La Les Un Une Des Selon Il Elle Ils Elles Cela Ce Cette Ces En Au Aux Pour Par Sur Dans Avec Mais Et Donc Oui Non "
     "The A An According In It Its This That These Those They There He She We Yes No But And So For On At By With "
-    "Wh kWh MWh GWh TWh CO2 CO2e CO2eq GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF").split())
+    "Wh kWh MWh GWh TWh CO2 CO2e CO2eq GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF "
+    "M Mr Mme Mlle Dr").split())  # "M. Dupont": the title is not a name
 
 REFUSAL = "NOT IN SOURCES"
 _YES_NO = frozenset("yes no not never none oui non pas jamais aucun aucune".split())
@@ -81,7 +83,8 @@ def _number_forms(raw: str) -> set[str]:
 
 def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
     """Each number in `text`: its comparable forms, its scale ("e9" for milliard/billion) and how it was written."""
-    return [(_number_forms(m.group(1)), _SCALES.get((m.group(2) or "").lower()), m.group(0)) for m in _NUMBER.finditer(text)]
+    return [(_number_forms(m.group(1)), _SCALES.get((m.group(2) or "").lower()) or _ATTACHED_SCALES.get(m.group(3) or ""), m.group(0))
+            for m in _NUMBER.finditer(text)]
 
 
 _OPENER = re.compile(r"(^|[:;]|\(\d+\)|^\W+)\s*$")
@@ -151,7 +154,10 @@ def _one_edit(a: str, b: str) -> bool:
 
 def _name_in(name: str, folded_source: str) -> bool:
     key = fold(name)
-    if any(_written_in(n, folded_source) for n in [name, *expansions(name)]):
+    forms = [name, *expansions(name), *equivalents(name)]  # "US" is the USA when written in capitals
+    if re.fullmatch(r"[A-Z]{2,}s", name):
+        forms.append(name[:-1])  # "LEDs", "NPUs"
+    if any(_written_in(n, folded_source) for n in forms):
         return True
     # A long name one letter away from the source's ("Resilience" where the source misspells "Resilence").
     return len(key) >= 6 and any(_one_edit(key, w) for w in set(re.findall(r"\w+", folded_source)) if abs(len(w) - len(key)) <= 1)
@@ -159,6 +165,27 @@ def _name_in(name: str, folded_source: str) -> bool:
 
 def _folded_context(passage: Passage, title: bool = True) -> str:
     return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title if title else ''} {passage.section or ''}").replace("’", "'").split())
+
+
+_SPELLED_OUT = (
+    re.compile(r"(?P<words>(?:[A-ZÀ-Ü][\w-]*\s+){2,6})\((?P<acronym>[A-Z][A-Za-z0-9]+)\)"),  # "Power Usage Efficiency (PUE)"
+    re.compile(r"\b(?P<acronym>[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)" + "[\"”»']?" + r"\s*\((?P<words>(?:[A-ZÀ-Ü][\w-]*\s*){2,6})[^()]*\)"),  # "LLMops (Large Language Model operations)"
+)
+
+
+def spelled_out(text: str, folded_source: str) -> frozenset[str]:
+    """The words of an acronym the sentence spells out ("Power Usage Efficiency (PUE)", "LLMops (Large Language Model
+    operations)") when the source writes the acronym: the model's expansion is checked through the acronym, not word by word."""
+    found: set[str] = set()
+    for pattern in _SPELLED_OUT:
+        for m in pattern.finditer(text):
+            capitals = "".join(ch for ch in m.group("acronym") if ch.isupper())
+            spelled = [w for w in m.group("words").split() if w[:1].isupper()]
+            initials = "".join(w[0] for w in spelled)
+            if len(capitals) >= 2 and capitals in initials and _written_in(m.group("acronym"), folded_source):
+                at = initials.index(capitals)
+                found.update(_as_name(w) for w in spelled[at : at + len(capitals)])
+    return frozenset(found)
 
 
 def attributed_names(text: str) -> list[str]:
@@ -181,6 +208,7 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
             problems.append(f"the number {number[2]!r} is not in the source")
     sentence_names = names(text)
     untitled = _folded_context(passage, title=False)
+    skip_names = skip_names | spelled_out(text, untitled)
     asked_names = set(names(asked))
     for name in sentence_names:
         if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
@@ -288,6 +316,18 @@ def repeats(question: str, text: str) -> bool:
     have |= {s for t in have for s in stems(t)}  # "utilisée" stems to "utilise", "utilisé" to "utilis"
     phrases = phrase_equivalents(text)
     return all(word_matches(w, have, phrases) for w in content_words(text))
+
+
+def off_topic(question: str, text: str, least: int = 8) -> bool:
+    """True when a long answer without figures (`least` content words or more) holds none of the question's content
+    words or names, nor their glossary equivalents: it speaks of something else. A figure answers on its own
+    ("223 millions de tonnes" to "Combien pèse ...")."""
+    if numbers(text) or len(content_words(text)) < least:
+        return False
+    have = set(tokens(text))
+    have |= {s for t in have for s in stems(t)}
+    phrases = phrase_equivalents(question)
+    return not any(word_matches(w, have, phrases) for w in content_words(question))
 
 
 def is_refusal(answer: str) -> bool:

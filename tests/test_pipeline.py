@@ -110,3 +110,12 @@ def test_a_kb_built_with_another_embedder_is_refused(kb_env):
     run([EVENT], kb_env)
     with pytest.raises(EventKBError, match="run `eventkb ingest` again"):
         KnowledgeBase.open(kb_env, embedder_spec="default")
+
+
+def test_a_new_chunker_version_rebuilds_unchanged_sources(kb_env, monkeypatch):
+    from ingest import pipeline
+
+    first = run([EVENT], kb_env)
+    monkeypatch.setitem(pipeline.SETTINGS, "chunker", pipeline.SETTINGS["chunker"] + 1)
+    assert run([EVENT], kb_env).status == "built"  # the same files cut by new rules are ingested again
+    assert first.status == "built"

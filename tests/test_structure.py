@@ -117,3 +117,12 @@ def test_reports_never_get_speakers(tmp_path: Path):
     people = [Person("Xavier Marichal", initials="XM")]
     structure = analyse(load_text(path), people, [], detect_speakers=False)
     assert {b.speaker for b in structure.blocks} == {None}
+
+
+def test_an_abbreviated_title_after_a_bracket_ends_no_sentence(summary):
+    from ingest.chunk import _sentence_spans
+
+    text = "une décision IA (Mr. Dupont dont l'assurance vient d'être refusée) pourra revenir. Tout ça va nécessiter une trace."
+    assert [text[a:b] for a, b in _sentence_spans(text)][0].endswith("pourra revenir.")
+    passages = [c.text for block in summary.blocks for c in chunk_block(block, "panel-summary", "T")]
+    assert any("(Mr." in p and "Dupont dont l'assurance" in p for p in passages)  # one passage, as the summary writes it

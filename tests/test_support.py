@@ -273,3 +273,53 @@ def test_the_best_passage_keeps_a_longer_window_of_a_long_sentence():
     first, second = select("Quels laptops sont cités comme « IA-ready » ?", [long, long])
     assert len(first.sentences[0].split()) > len(second.sentences[0].split()) and "Apple" in first.sentences[0]
     assert len(first.sentences[0].split()) <= FIRST_SENTENCE_WORDS + 2 and len(second.sentences[0].split()) <= MAX_SENTENCE_WORDS + 2
+
+
+def test_figures_and_names_written_differently_in_the_source_still_match():
+    bloom = passage("The training of the 176B parameter BLOOM model ran on the Jean Zay cluster.", "bloom")
+    sentence, = check("BLOOM has 176 billion parameters [1].", [Source(1, bloom, (bloom.text,))])
+    assert sentence.supported
+    sentence, = check("BLOOM has 176 million parameters [1].", [Source(1, bloom, (bloom.text,))])
+    assert not sentence.supported
+    usa = passage("2022/2026 : Aux USA, on passe de 4% à 6% de la demande totale d’électricité, de 200 à 260 TWh.", "usa")
+    sentence, = check("US data centres will consume 260 TWh in 2026 [1].", [Source(1, usa, (usa.text,))])
+    assert sentence.supported
+    led = passage("Dans le cas des LED, le problème n'est pas dans la technologie mais dans son utilisation.", "led")
+    sentence, = check("The problem with LEDs lies in their use, not in the technology [1].", [Source(1, led, (led.text,))])
+    assert sentence.supported
+    pue = passage("L’entrainement a consommé 1 287 KWh, sur base du PUE et de l’intensité carbone de l’électricité.", "pue")
+    sentence, = check("It was based on the Power Usage Effectiveness (PUE) and the carbon intensity of electricity [1].", [Source(1, pue, (pue.text,))])
+    assert sentence.supported
+    sentence, = check("It was based on the Power Usage Effectiveness (PUE) of Google [1].", [Source(1, pue, (pue.text,))])
+    assert not sentence.supported  # the expansion is excused, not every name
+
+
+def test_an_abbreviated_title_is_no_name_and_ends_no_sentence():
+    assert names("Roald Sieberath parle de M. Dupont et de Mr. Smith.") == ["Sieberath", "Dupont", "Smith"]
+    assert len(split("Son assurance a été refusée à M. Dupont [1].")) == 1
+    assert len(split_sentences("Une décision IA (Mr. Dupont dont l'assurance est refusée) pourra revenir. Fin.")) == 2
+
+
+def test_a_long_answer_sharing_nothing_with_the_question_speaks_of_something_else():
+    from kb.support import off_topic
+
+    quoted = "RS : Je parierais que l'on va voir évoluer deux types d'IAg : les vertueuses, edge computing, basse consommation."
+    assert off_topic("Quel diplôme Roald Sieberath a-t-il obtenu ?", quoted)
+    assert not off_topic("Quels types d'IAg Roald Sieberath prévoit-il ?", quoted)
+    assert not off_topic("Combien pèse l'univers numérique ?", "223 millions de tonnes, soit autant que 179 millions de berlines moyennes.")
+    assert not off_topic("Who moderated the panel?", "Steve Tumson.")
+
+
+def test_a_name_in_title_case_sets_no_kind_of_figure():
+    from kb.query import asked_unit
+
+    models = asked_unit("Combien de modèles l'étude Power Hungry Processing a-t-elle examinés ?")
+    assert models.search("88 modèles") and not models.search("0.05 kWh")  # a count, not energy; "l'étude" is no litre
+    assert asked_unit("How much power does a GPU draw?").search("400 W")
+
+
+def test_an_acronym_spelled_out_after_it_is_checked_through_the_acronym():
+    ops = passage("Tout ça va nécessiter (au minimum) une \"data governance\" et des \"LLMops\" pour garder la trace de décisions passées.", "ops")
+    reply = 'A "data governance" and "LLMops" (Large Language Model operations) will be needed to keep track of past decisions [1].'
+    sentence, = check(reply, [Source(1, ops, (ops.text,))])
+    assert sentence.supported
