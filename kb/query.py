@@ -95,7 +95,8 @@ _NAMED_MEASURES = (r"percent|pour ?cent|(?:k|m|g|t)?wh|tonnes?|tons?|kg|years?|a
                    r"months?|mois|weeks?|semaines?|minutes?|euros?|dollars?|litres?|liters?|m3|fois|times")
 _SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
 _ASKED_UNITS = (
-    (re.compile(r"\b(how long|combien de temps|durée|duration)\b", re.I),
+    (re.compile(r"\b(how long|combien de temps|durée|duration|how many (days|hours|weeks|months|years)|"
+                r"combien (de |d['’])(jours|heures|semaines|mois|années|ans))\b", re.I),
      re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I),
      "days jours hours heures months mois years ans"),
     (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),

@@ -142,6 +142,20 @@ def _has_number(sentence_number: tuple[set[str], str | None, str], source_number
     return any(forms & other and (scale is None or scale == other_scale) for other, other_scale, _ in source_numbers)
 
 
+_MONEY = re.compile(r"[€$£]\s*$|^\s*(?:[€$£]|(?:k|m|md)?€|euros?\b|dollars?\b|eur\b|usd\b)", re.I)
+
+
+def amounts(text: str) -> list[set[str]]:
+    """The forms of each number written as money ("$19", "12 000 €", "10 millions de dollars"), so that a number the
+    source gives in kg is not taken for dollars."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        after = re.sub(r"^\s*(?:de|d['’]|of)\s+", " ", text[m.end() : m.end() + 14])
+        if _MONEY.search(text[max(0, m.start() - 2) : m.start()]) or _MONEY.search(after):
+            found.append(_number_forms(m.group(1)))
+    return found
+
+
 def _one_edit(a: str, b: str) -> bool:
     """True when `a` and `b` differ by at most one inserted, deleted or replaced letter."""
     if abs(len(a) - len(b)) > 1:
@@ -213,6 +227,9 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
     for name in sentence_names:
         if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
             problems.append(f"the name {name!r} is not in the source")
+    for amount in amounts(text):
+        if not any(forms & amount for forms in amounts(body)):
+            problems.append("an amount of money is not one in the source")
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
             problems.append(f"the quotation {quote!r} is not in the source")

@@ -323,3 +323,15 @@ def test_an_acronym_spelled_out_after_it_is_checked_through_the_acronym():
     reply = 'A "data governance" and "LLMops" (Large Language Model operations) will be needed to keep track of past decisions [1].'
     sentence, = check(reply, [Source(1, ops, (ops.text,))])
     assert sentence.supported
+
+
+def test_an_amount_of_money_must_be_one_in_the_source_and_how_many_days_asks_a_duration():
+    from kb.query import asked_unit
+
+    api = passage("This results in approximately 19 kgs of CO2eq emitted per day of API deployment, for 12 000 € of hardware.", "api")
+    sentence, = check("Running the API cost approximately $19 per day [1].", [Source(1, api, (api.text,))])
+    assert not sentence.supported and "an amount of money is not one in the source" in sentence.problems
+    sentence, = check("The hardware cost 12 000 € [1].", [Source(1, api, (api.text,))])
+    assert sentence.supported
+    days = asked_unit("Over how many days was the energy use of the BLOOM API tracked?")
+    assert days.search("approximately 18 days") and not days.search("914 kWh")
