@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from kb.query import QUESTION_WORDS, asked_figure, keyword_tokens, phrase_equivalents
 from kb.store import Passage
-from kb.textnorm import STOPWORDS, tokens, words
+from kb.textnorm import NOT_A_TITLE, STOPWORDS, tokens, words
 
 WORD_BUDGET = 110  # words of source text sent to the model
 MAX_SOURCES = 4
 MAX_SENTENCE_WORDS = 45  # a longer sentence is cut to its best window of this many words
 FIRST_SENTENCE_WORDS = 60  # the best passage's sentences keep more: what a sentence's matched words introduce ("… : the laptops of") often follows them
 UNIT_BONUS = 2.0  # what a sentence holding the kind of figure the question asks for gains (one question word counts 2)
-_SENTENCE_END = re.compile(r"(?<=[.!?;])(?<!\bM\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bMme\.)\s+(?=[^a-z0-9])|\s+(?=o\s+[A-ZÀ-Ü0-9“«\"])|\s+(?=•)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])" + NOT_A_TITLE + r"\s+(?=[^a-z0-9])|\s+(?=o\s+[A-ZÀ-Ü0-9“«\"])|\s+(?=•)")
 
 
 @dataclass(frozen=True)

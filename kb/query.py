@@ -85,7 +85,7 @@ _NUMBER = re.compile(r"\d")
 # What a quantity question asks for, by its words; how a sentence that gives it writes the figure (a digit, maybe a scale
 # word as in "223 millions de tonnes" or "1.08 million hours", then the unit); and the unit words keyword search adds.
 # A figure starts with a digit or a number word ("ten times", "dix fois").
-_DIGIT = r"(?:\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|deux|trois|quatre|cinq|sept|huit|neuf|dix|vingt|cent)\b)"
+_DIGIT = r"(?:\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|vingt|cent)\b)"
 _FIGURE = _DIGIT + r"(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
 # Units that measure rather than count: "15 years", "4.2 %", "1,082,990 heures" do not answer "how many devices".
 _MEASURES = (r"%|percent|pour ?cent|(?:k|m|g|t)?wh|(?:k|m|g|t)?w|m?j|tonnes?|tons?|kg|g|years?|ans?|années?|days?|jours?|"

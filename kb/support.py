@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from kb.context import Source, content_words
 from kb.query import equivalents, expansions, phrase_equivalents, stem_equivalents
 from kb.store import Passage
-from kb.textnorm import fold, stems, tokens, words
+from kb.textnorm import NOT_A_TITLE, fold, stems, tokens, words
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
 MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name the source has
 
 _CITED_ATTRIBUTION = re.compile(r"(^|[.;:]\s*)(?:[Aa]ccording to|[Ss]elon|[Dd]['’]apr[eè]s|[Aa]s per)\s+(?:the\s+)?(?:source\s+|la source\s+)?\[\d+(?:\s*,\s*\d+)*\]\s*,?\s*")
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_SPLIT = re.compile(r"(?<=[.!?])(?<!\bM\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bMme\.)\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
+_SPLIT = re.compile(r"(?<=[.!?])" + NOT_A_TITLE + r"\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
 _NUMBER = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:, \d{3})+(?!\d)|\d+(?:[.,]\d+)*)(?:\s*(milliards?|millards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b|(?-i:([BM]))\b)?",
     re.IGNORECASE,
@@ -145,14 +145,14 @@ def _has_number(sentence_number: tuple[set[str], str | None, str], source_number
 _MONEY = re.compile(r"[€$£]\s*$|^\s*(?:[€$£]|(?:k|m|md)?€|euros?\b|dollars?\b|eur\b|usd\b)", re.I)
 
 
-def amounts(text: str) -> list[set[str]]:
-    """The forms of each number written as money ("$19", "12 000 €", "10 millions de dollars"), so that a number the
-    source gives in kg is not taken for dollars."""
+def amounts(text: str) -> list[tuple[set[str], str]]:
+    """Each number written as money ("$19", "12 000 €", "10 millions de dollars"): its forms and how it was written, so
+    that a number the source gives in kg is not taken for dollars."""
     found = []
     for m in _NUMBER.finditer(text):
         after = re.sub(r"^\s*(?:de|d['’]|of)\s+", " ", text[m.end() : m.end() + 14])
         if _MONEY.search(text[max(0, m.start() - 2) : m.start()]) or _MONEY.search(after):
-            found.append(_number_forms(m.group(1)))
+            found.append((_number_forms(m.group(1)), m.group(0)))
     return found
 
 
@@ -227,9 +227,10 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
     for name in sentence_names:
         if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
             problems.append(f"the name {name!r} is not in the source")
-    for amount in amounts(text):
-        if not any(forms & amount for forms in amounts(body)):
-            problems.append("an amount of money is not one in the source")
+    source_amounts = amounts(body)
+    for forms, raw in amounts(text):
+        if not any(forms & other for other, _ in source_amounts):
+            problems.append(f"the figure {raw!r} is not a sum of money in the source")
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
             problems.append(f"the quotation {quote!r} is not in the source")
@@ -321,6 +322,12 @@ def other_year(sentence: str, question: str) -> str | None:
     return f"it speaks of {', '.join(sorted(given))}, the question asks about {', '.join(sorted(asked))}"
 
 
+def _vocabulary(text: str) -> set[str]:
+    """The text's tokens and their own stems: "utilisée" gives "utilise", which "utilisé" (stem "utilis") must match."""
+    have = set(tokens(text))
+    return have | {s for t in have for s in stems(t)}
+
+
 def repeats(question: str, text: str) -> bool:
     """True when `text` says nothing the question does not: every number and content word of it (or a glossary
     equivalent) is the question's, and it says neither yes nor no ("I-Care a utilisé ChatGPT pour son plan commercial")."""
@@ -329,8 +336,7 @@ def repeats(question: str, text: str) -> bool:
     asked_numbers = numbers(question)
     if any(not _has_number(n, asked_numbers) for n in numbers(text)):
         return False
-    have = set(tokens(question))
-    have |= {s for t in have for s in stems(t)}  # "utilisée" stems to "utilise", "utilisé" to "utilis"
+    have = _vocabulary(question)
     phrases = phrase_equivalents(text)
     return all(word_matches(w, have, phrases) for w in content_words(text))
 
@@ -341,8 +347,7 @@ def off_topic(question: str, text: str, least: int = 8) -> bool:
     ("223 millions de tonnes" to "Combien pèse ...")."""
     if numbers(text) or len(content_words(text)) < least:
         return False
-    have = set(tokens(text))
-    have |= {s for t in have for s in stems(t)}
+    have = _vocabulary(text)
     phrases = phrase_equivalents(question)
     return not any(word_matches(w, have, phrases) for w in content_words(question))
 

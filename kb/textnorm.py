@@ -23,6 +23,10 @@ STOPWORDS = frozenset(
 )
 
 
+# A stop after a title ("M. Dupont", "(Mr. Dupont") ends no sentence: a lookbehind for sentence-splitting patterns.
+NOT_A_TITLE = r"(?<!\bM\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bMme\.)"
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents (NFKD), so that "Énergie" and "energie" match."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
