@@ -154,7 +154,8 @@ class KnowledgeBase:
     def introduced(self) -> dict[str, list[int]]:
         """For each person of the event, the passages that introduce them ("Name (title @ org)"), in document order."""
         folded = [(p.row, " ".join(fold(p.text).split())) for p in self.passages]
-        return {who["name"]: [row for row, text in folded if introduction(who).search(text)] for who in self.people}
+        patterns = {who["name"]: introduction(who) for who in self.people}
+        return {name: [row for row, text in folded if pattern.search(text)] for name, pattern in patterns.items()}
 
     def introductions(self, query: str, rows: set[int] | None = None) -> list[int]:
         """For a question on someone's role ("Which company does Xavier Marichal work for?"), the passages that

@@ -12,13 +12,14 @@ _ROLE_QUESTION = re.compile(
     r"entreprise|soci[ée]t[ée]|organi[sz]ation|organisme|institut\w*|employer|employeur|who is|qui est)\b", re.IGNORECASE)
 
 
-def _forms(person: dict) -> set[str]:
+def _forms(person: dict, loose: bool = True) -> set[str]:
+    """The folded ways to name the person: full names, aliases and last names, plus first names and initials when `loose`."""
     names = [person["name"], *person.get("aliases", [])]
     forms = {" ".join(fold(n).split()) for n in names}
     for n in names:
         parts = fold(n).split()
-        forms.update({parts[-1], parts[0]} if len(parts) > 1 else set())
-    if person.get("initials"):
+        forms.update(({parts[-1], parts[0]} if loose else {parts[-1]}) if len(parts) > 1 else set())
+    if loose and person.get("initials"):
         forms.add(fold(person["initials"]))
     return forms
 
@@ -42,13 +43,7 @@ def resolve(query: str, people: list[dict]) -> dict:
 def named(text: str, people: list[dict]) -> list[dict]:
     """The people whose full name, last name or alias `text` writes (not initials or first names alone: too ambiguous)."""
     folded = " " + " ".join(re.findall(r"\w+", fold(text))) + " "
-    found = []
-    for person in people:
-        names = [person["name"], *person.get("aliases", [])]
-        forms = {" ".join(re.findall(r"\w+", fold(n))) for n in names} | {re.findall(r"\w+", fold(n))[-1] for n in names}
-        if any(f" {form} " in folded for form in forms if form):
-            found.append(person)
-    return found
+    return [p for p in people if any(" " + " ".join(re.findall(r"\w+", form)) + " " in folded for form in _forms(p, loose=False) if form)]
 
 
 def asks_role(question: str) -> bool:

@@ -88,11 +88,11 @@ _NUMBER = re.compile(r"\d")
 _DIGIT = r"(?:\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|vingt|cent)\b)"
 _FIGURE = _DIGIT + r"(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
 # Units that measure rather than count: "15 years", "4.2 %", "1,082,990 heures" do not answer "how many devices".
-_MEASURES = (r"%|percent|pour ?cent|(?:k|m|g|t)?wh|(?:k|m|g|t)?w|m?j|tonnes?|tons?|kg|g|years?|ans?|années?|days?|jours?|"
-             r"hours?|heures?|h|months?|mois|weeks?|semaines?|minutes?|min|euros?|dollars?|€|\$|litres?|liters?|l|m3|m³|fois|times")
-# The measures a question names in words ("how many GPU hours"); single letters would catch "l'étude".
+# A question names them in words ("how many GPU hours"); the symbols and single letters only follow a figure
+# (in a question, "l" would catch "l'étude").
 _NAMED_MEASURES = (r"percent|pour ?cent|(?:k|m|g|t)?wh|tonnes?|tons?|kg|years?|ans|années?|days?|jours?|hours?|heures?|"
                    r"months?|mois|weeks?|semaines?|minutes?|euros?|dollars?|litres?|liters?|m3|fois|times")
+_MEASURES = r"%|€|\$|m³|(?:k|m|g|t)?w|m?j|g|an|h|min|l|" + _NAMED_MEASURES
 _SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
 _ASKED_UNITS = (
     (re.compile(r"\b(how long|combien de temps|durée|duration|how many (days|hours|weeks|months|years)|"
