@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from kb import audit
-from kb.context import Source, content_words, coverage, select
+from kb.context import WORD_BUDGET, Source, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
@@ -155,7 +155,7 @@ class Answerer:
     meter: Meter
     audit_log: sqlite3.Connection | None = None
     wait_s: float = 300.0
-    settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE})
+    settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
 
     def ask(self, question: str) -> dict:
         """The final record of an answer (the stream consumed)."""
