@@ -12,11 +12,10 @@ from kb.query import QUESTION_WORDS, asked_figure, keyword_tokens, phrase_equiva
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, STOPWORDS, tokens, words
 
-WORD_BUDGET = 135  # words of source text sent to the model
+WORD_BUDGET = 110  # words of source text sent to the model
 MAX_SOURCES = 4
 MAX_SENTENCE_WORDS = 45  # a longer sentence is cut to its best window of this many words
-RANK_DECAY = 0.1  # a sentence of the passage at retrieval rank r weighs 1 / (1 + 0.1 r) of its score
-FIRST_SENTENCE_WORDS = 60  # the best sentence keeps more: what a sentence's matched words introduce ("… : the laptops of") often follows them
+FIRST_SENTENCE_WORDS = 60  # the best passage's sentences keep more: what a sentence's matched words introduce ("… : the laptops of") often follows them
 UNIT_BONUS = 2.0  # what a sentence holding the kind of figure the question asks for gains (one question word counts 2)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])" + NOT_A_TITLE + r"\s+(?=[^a-z0-9])|\s+(?=o\s+[A-ZÀ-Ü0-9“«\"])|\s+(?=•)")
 
@@ -94,33 +93,33 @@ def _candidates(scored: list[tuple[float, int, str]], names: set[str]) -> list[t
 
 
 def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
-    """Numbered sources for the prompt: the sentences that share the most words with the question, chosen best first across
-    all the retrieved passages (a passage's weighed down by its retrieval rank), so that [1] holds the best sentence."""
+    """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the question."""
     own = set(tokens(question))
     related = set(keyword_tokens(question)) - own
     figure = asked_figure(question)
     names = question_names(question)
-    offers: list[tuple[float, int, int, int, str]] = []
-    for rank, passage in enumerate(passages):
-        sentences = split_sentences(passage.text)
-        scored = sorted(((_score(trim(s, own, related, figure), own, related, figure), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
-        for second, (score, i, sentence) in enumerate(_candidates(scored, names)):
-            offers.append((score / (1.0 + RANK_DECAY * rank), second, rank, i, sentence))
-    offers.sort(key=lambda o: (-o[0], o[1], o[2], o[3]))
-    chosen: dict[int, list[tuple[int, str]]] = {}
+    picked: list[tuple[int, Passage, list[tuple[int, str]]]] = []
     used = 0
-    for weight, second, rank, i, sentence in offers:
-        if chosen and weight <= 0:
+    for rank, passage in enumerate(passages[:max_sources]):
+        window = FIRST_SENTENCE_WORDS if rank == 0 else MAX_SENTENCE_WORDS
+        sentences = [trim(s, own, related, figure, window) for s in split_sentences(passage.text)]
+        scored = sorted(((_score(s, own, related, figure), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
+        chosen: list[tuple[int, str]] = []
+        for score, i, sentence in _candidates(scored, names):
+            size = min(len(sentence.split()), MAX_SENTENCE_WORDS)  # the best passage's longer window takes no room from the others
+            if chosen and (score <= 0 or used + size > budget):
+                break
+            if not chosen and used and used + size > budget * 1.3:
+                break
+            chosen.append((i, sentence))
+            used += size
+            if len(chosen) >= 2:
+                break
+        if chosen:
+            picked.append((rank, passage, sorted(chosen)))
+        if used >= budget:
             break
-        if (second and rank not in chosen) or (rank not in chosen and len(chosen) >= max_sources):
-            continue
-        sentence = trim(sentence, own, related, figure, MAX_SENTENCE_WORDS if chosen else FIRST_SENTENCE_WORDS)
-        size = min(len(sentence.split()), MAX_SENTENCE_WORDS)  # the best sentence's longer window takes no room from the others
-        if chosen and used + size > budget:
-            continue
-        chosen.setdefault(rank, []).append((i, sentence))
-        used += size
-    return [Source(n, passages[rank], tuple(s for _, s in sorted(chosen[rank]))) for n, rank in enumerate(chosen, start=1)]
+    return [Source(n, passage, tuple(s for _, s in chosen)) for n, (_, passage, chosen) in enumerate(picked, start=1)]
 
 
 def coverage(question: str, passages: list[Passage]) -> float:

@@ -335,11 +335,3 @@ def test_an_amount_of_money_must_be_one_in_the_source_and_how_many_days_asks_a_d
     assert sentence.supported
     days = asked_unit("Over how many days was the energy use of the BLOOM API tracked?")
     assert days.search("approximately 18 days") and not days.search("914 kWh")
-
-
-def test_the_best_sentence_of_a_lower_ranked_passage_is_chosen_and_numbered_first():
-    chatter = [passage(f"Le panel a parlé de numérique et d'énergie, point {i}. Le public a posé des questions sur le numérique.", f"c{i}") for i in range(4)]
-    bloom = passage("Some other remark. BLOOM consumed 433 MWh of electricity during training.", "bloom")
-    sources = select("How much electricity did BLOOM consume during training?", chatter + [bloom])
-    assert sources[0].passage.id == "bloom" and sources[0].n == 1 and "433 MWh" in sources[0].sentences[0]
-    assert all(s.n == n for n, s in enumerate(sources, start=1))
