@@ -31,7 +31,7 @@ from kb import models  # noqa: E402
 from kb.answer import Answerer  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
-from kb.evaluate import ANSWER_SET, _has, load_set, score_answer, subset, summarise_answers  # noqa: E402
+from kb.evaluate import ANSWER_SET, holds, load_set, score_answer, subset, summarise_answers  # noqa: E402
 from kb.generator import cpu_count, load_generator  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
@@ -89,9 +89,9 @@ def llamaindex_engine(sources: list[Path], gguf: Path):
 def score_llamaindex(question: dict, text: str, nodes: list[str]) -> dict:
     facts = question.get("facts", [])
     abstained = bool(REFUSALS.search(text)) or not text.strip()
-    good = sum(any(_has(n, alts) for alts in facts) or any(_norm_in(n, s) for _, s in question.get("expect", [])) for n in nodes)
+    good = sum(any(holds(n, alts) for alts in facts) or any(_norm_in(n, s) for _, s in question.get("expect", [])) for n in nodes)
     return {"answerable": question["answerable"], "abstained": abstained, "lang": question["lang"],
-            "facts_ok": (not abstained) and question["answerable"] and all(_has(text, alts) for alts in facts),
+            "facts_ok": (not abstained) and question["answerable"] and all(holds(text, alts) for alts in facts),
             "citations": len(nodes), "good_citations": good,
             "language_ok": detect(text, default=question["lang"]) == question["lang"] if not abstained else None}
 

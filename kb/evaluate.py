@@ -80,7 +80,8 @@ def attribution(kb: KnowledgeBase, cases: list[dict]) -> list[dict]:
     return results
 
 
-def _has(text: str, alternatives: list[str]) -> bool:
+def holds(text: str, alternatives: list[str]) -> bool:
+    """Whether `text` contains one of the alternatives of a key fact, compared without case or accents."""
     flat = _norm(text)
     return any(_norm(a) in flat for a in alternatives)
 
@@ -91,10 +92,10 @@ def score_answer(question: dict, record: dict) -> dict:
 
     facts = question.get("facts", [])
     answered = not record["abstained"]
-    facts_ok = answered and question["answerable"] and all(_has(record["answer"], alts) for alts in facts)
+    facts_ok = answered and question["answerable"] and all(holds(record["answer"], alts) for alts in facts)
     good_citations = 0
     for c in record["citations"]:
-        holds_fact = any(_has(c["text"], alts) for alts in facts)
+        holds_fact = any(holds(c["text"], alts) for alts in facts)
         expected = any(c["document"] == doc and _norm(snippet) in _norm(c["text"]) for doc, snippet in question.get("expect", []))
         good_citations += bool(holds_fact or expected)
     return {

@@ -1,0 +1,82 @@
+"""Print where the key facts of missed answers were lost: retrieval, the sentences sent to the model, the model, or the check.
+
+Usage: .venv/bin/python benchmarks/where_lost.py EVAL.json [--kb DIR] [--show]
+EVAL.json is the output of `eventkb eval --json` on the same knowledge base and code: the passages and sentences
+each question got are computed again (retrieval and selection are deterministic), the model's reply is read from
+the file. A fact counts as present where every key fact of the question appears.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.answer import K, MIN_COVERAGE  # noqa: E402
+from kb.context import coverage, select  # noqa: E402
+from kb.evaluate import ANSWER_SET, holds, load_set  # noqa: E402
+from kb.knowledge import KnowledgeBase  # noqa: E402
+
+STAGES = ("right", f"not in top {K}", "not in sentences", "model", "check")
+
+
+def batch(question_id: str) -> str:
+    """The batch a question belongs to: its "hX-" prefix, or "first" for the first 61."""
+    found = re.match(r"(h[a-z])-", question_id)
+    return found.group(1) if found else "first"
+
+
+def stage(kb: KnowledgeBase, question: dict, row: dict) -> str:
+    """Where an answerable question's key facts were lost ("right" when the answer states them)."""
+    if row["facts_ok"]:
+        return "right"
+    facts = question["facts"]
+    passages = [h.passage for h in kb.search(question["question"], k=K)]
+    if not all(any(holds(p.text, alternatives) for p in passages) for alternatives in facts):
+        return f"not in top {K}"
+    sources = select(question["question"], passages) if coverage(question["question"], passages) >= MIN_COVERAGE else []
+    sent = " ".join(" ".join(s.sentences) for s in sources)
+    if not all(holds(sent, alternatives) for alternatives in facts):
+        return "not in sentences"
+    if not all(holds(row["raw_answer"] or "", alternatives) for alternatives in facts):
+        return "model"
+    return "check"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("eval_json", type=Path)
+    parser.add_argument("--kb", type=Path, default=ROOT / "var" / "eval-kb")
+    parser.add_argument("--show", action="store_true", help="list the questions of each stage")
+    args = parser.parse_args()
+    rows = json.loads(args.eval_json.read_text(encoding="utf-8"))["rows"]
+    questions = {q["id"]: q for q in load_set(ANSWER_SET)["questions"]}
+    kb = KnowledgeBase.open(args.kb)
+    found: dict[str, Counter] = {}
+    listed: dict[str, list[str]] = {s: [] for s in STAGES}
+    for row in rows:
+        question = questions.get(row["id"])
+        if question is None or not question["answerable"]:
+            continue
+        where = stage(kb, question, row)
+        for group in (batch(row["id"]), "held out" if row["held_out"] else "tuned on", "all"):
+            found.setdefault(group, Counter())[where] += 1
+        listed[where].append(row["id"])
+    print(f"{'group':<10}" + "".join(f"{s:>18}" for s in STAGES) + f"{'answerable':>12}")
+    order = [g for g in found if g not in ("tuned on", "held out", "all")] + [g for g in ("tuned on", "held out", "all") if g in found]
+    for group in order:
+        counts = found[group]
+        print(f"{group:<10}" + "".join(f"{counts[s]:>18}" for s in STAGES) + f"{sum(counts.values()):>12}")
+    if args.show:
+        for where in STAGES[1:]:
+            print(f"\n{where}: {', '.join(listed[where]) or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
