@@ -335,3 +335,14 @@ def test_an_amount_of_money_must_be_one_in_the_source_and_how_many_days_asks_a_d
     assert sentence.supported
     days = asked_unit("Over how many days was the energy use of the BLOOM API tracked?")
     assert days.search("approximately 18 days") and not days.search("914 kWh")
+
+
+def test_a_how_many_times_question_asks_for_a_ratio_and_units_written_out_count():
+    from kb.query import asked_unit
+
+    ratio = asked_unit("Combien de fois les émissions de la production d'un smartphone sont-elles plus lourdes que celles de son usage ?")
+    assert ratio.search("400 fois plus lourdes que son usage") and not ratio.search("400 tonnes de CO2")
+    assert asked_unit("How many times more energy does it use?").search("ten times more")
+    energy = asked_unit("How much energy would a longer lifetime save?")
+    assert energy.search("1683 terawatt-hours (TWh)") and energy.search("3 mégawattheures") and energy.search("1683 TWh")
+    assert not energy.search("17 % of the total")
