@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,16 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 from kb.answer import K, MIN_COVERAGE  # noqa: E402
 from kb.context import coverage, select  # noqa: E402
-from kb.evaluate import ANSWER_SET, holds, load_set  # noqa: E402
+from kb.evaluate import ANSWER_SET, batch_of, holds, load_set  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 
 STAGES = ("right", f"not in top {K}", "not in sentences", "model", "check")
-
-
-def batch(question_id: str) -> str:
-    """The batch a question belongs to: its "hX-" prefix, or "first" for the first 61."""
-    found = re.match(r"(h[a-z])-", question_id)
-    return found.group(1) if found else "first"
 
 
 def stage(kb: KnowledgeBase, question: dict, row: dict) -> str:
@@ -64,7 +57,7 @@ def main() -> int:
         if question is None or not question["answerable"]:
             continue
         where = stage(kb, question, row)
-        for group in (batch(row["id"]), "held out" if row["held_out"] else "tuned on", "all"):
+        for group in (batch_of(row["id"]), "held out" if row["held_out"] else "tuned on", "all"):
             found.setdefault(group, Counter())[where] += 1
         listed[where].append(row["id"])
     print(f"{'group':<10}" + "".join(f"{s:>18}" for s in STAGES) + f"{'answerable':>12}")

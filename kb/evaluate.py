@@ -5,6 +5,8 @@ contains), and for answers the key facts a correct answer states; `evaluate()` r
 """
 from __future__ import annotations
 
+import re
+
 import resource
 import statistics
 import tomllib
@@ -78,6 +80,12 @@ def attribution(kb: KnowledgeBase, cases: list[dict]) -> list[dict]:
         wrong = [m for m in case["must_not"] if any(_norm(m) in t for t in texts)]
         results.append({"speaker": case["speaker"], "quotes": len(hits), "missing": missing, "wrongly_attributed": wrong})
     return results
+
+
+def batch_of(question_id: str) -> str:
+    """The batch a question of the answer set belongs to: its "hX-" prefix, or "first" for the first 61."""
+    found = re.match(r"(h[a-z])-", question_id)
+    return found.group(1) if found else "first"
 
 
 def holds(text: str, alternatives: list[str]) -> bool:

@@ -1,0 +1,85 @@
+"""Re-run the checks that follow generation on the replies an eval run saved, and print what the current code decides differently.
+
+Usage: .venv/bin/python benchmarks/recheck_replies.py EVAL.json [--kb DIR]
+EVAL.json is the output of `eventkb eval --json`. Each question's sources are selected again with the current code,
+so the result is exact for a change made after generation (the support check, the fallbacks, the abstention rules),
+measured in seconds without the model; after a change to retrieval or selection, a question whose sources change
+needs the model again.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.answer import ABSTAIN, K, MIN_COVERAGE, _citation, compose, settle  # noqa: E402
+from kb.context import coverage, select  # noqa: E402
+from kb.evaluate import ANSWER_SET, batch_of, load_set, score_answer, summarise_answers  # noqa: E402
+from kb.knowledge import KnowledgeBase  # noqa: E402
+from kb.language import detect  # noqa: E402
+
+MEASURES = ("key_fact_accuracy", "citation_precision", "abstention_accuracy", "abstention_recall")
+
+
+def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
+    """The scored row the current checks make of the saved reply `row` to `question`."""
+    text = question["question"]
+    language = detect(text)
+    passages = [h.passage for h in kb.search(text, k=K)]
+    sources = select(text, passages) if coverage(text, passages) >= MIN_COVERAGE else []
+    raw = row["raw_answer"] or ""
+    if sources and raw:
+        sentences, reason, _ = settle(text, language, sources, raw)
+    else:
+        sentences, reason = [], row["abstain_reason"] or "retrieval found no passage relevant to the question"
+    by_n = {s.n: s for s in sources}
+    abstained = reason is not None
+    cited = sorted({n for s in sentences if s.supported for n in s.citations})
+    record = {"abstained": abstained, "answer": ABSTAIN[language] if abstained else compose(sentences), "raw_answer": raw,
+              "abstain_reason": reason, "citations": [] if abstained else [_citation(by_n[n]) for n in cited],
+              "timings": {"first_token_ms": row["first_token_ms"], "total_ms": row["total_ms"]},
+              "energy": {"cpu_seconds": row["cpu_seconds"], "wh": row["wh"]}, "tokens": row["tokens"]}
+    return score_answer(question, record)
+
+
+def member(row: dict, group: str) -> bool:
+    """Whether a scored row belongs to a batch, to "tuned on", "held out" or "all"."""
+    if group in ("all", "held out", "tuned on"):
+        return group == "all" or row["held_out"] == (group == "held out")
+    return batch_of(row["id"]) == group
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("eval_json", type=Path)
+    parser.add_argument("--kb", type=Path, default=ROOT / "var" / "eval-kb")
+    args = parser.parse_args()
+    rows = json.loads(args.eval_json.read_text(encoding="utf-8"))["rows"]
+    questions = {q["id"]: q for q in load_set(ANSWER_SET)["questions"]}
+    kb = KnowledgeBase.open(args.kb)
+    old_rows, new_rows = [], []
+    for row in rows:
+        question = questions.get(row["id"])
+        if question is None:
+            continue
+        new = recheck(kb, question, row)
+        old_rows.append(row)
+        new_rows.append(new)
+        if (new["facts_ok"], new["abstained"]) != (row["facts_ok"], row["abstained"]):
+            print(f"{row['id']}: key facts {row['facts_ok']} -> {new['facts_ok']}, abstained {row['abstained']} -> {new['abstained']} | {new['answer'][:100]}")
+    groups = sorted({batch_of(r["id"]) for r in old_rows}) + ["tuned on", "held out", "all"]
+    for group in groups:
+        for label, chosen in (("saved", old_rows), ("now", new_rows)):
+            picked = [r for r in chosen if member(r, group)]
+            if picked:
+                summary = summarise_answers(picked)
+                print(f"{group:<9} {label:<6}" + "".join(f" {m} {summary[m]}" for m in MEASURES))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The answer-diagnosis scripts of benchmarks/ on a fake knowledge base: where a missed key fact was lost, and
+what the current checks make of saved replies."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from kb.knowledge import Hit
+from kb.store import Passage
+
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+where_lost = _script("where_lost")
+recheck_replies = _script("recheck_replies")
+
+
+class FakeKB:
+    def __init__(self, *texts: str) -> None:
+        self.passages = [Passage(i, f"p{i}", "panel-summary", "Résumé", None, (1, 2), "Section", None, t, t) for i, t in enumerate(texts)]
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        return [Hit(p, 1.0) for p in self.passages[:k]]
+
+
+QUESTION = {"id": "hz-chatgpt-fr", "question": "Combien consomme une requête ChatGPT ?", "answerable": True, "facts": [["2,9", "2.9"]]}
+
+
+def row(raw: str, right: bool = False) -> dict:
+    return {"id": QUESTION["id"], "facts_ok": right, "raw_answer": raw, "held_out": True, "abstain_reason": None,
+            "first_token_ms": 1.0, "total_ms": 2.0, "cpu_seconds": 0.1, "wh": 0.001, "tokens": {"prompt": 1, "completion": 1}}
+
+
+def test_each_stage_where_a_fact_is_lost():
+    kb = FakeKB("Une requête ChatGPT consomme 2,9 Wh.")
+    assert where_lost.stage(kb, QUESTION, row("2,9 Wh [1].", right=True)) == "right"
+    assert where_lost.stage(kb, QUESTION, row("Une requête ChatGPT consomme 3 Wh [1].")) == "model"
+    assert where_lost.stage(kb, QUESTION, row("Une requête ChatGPT consomme 2,9 Wh [1].")) == "check"
+    assert where_lost.stage(FakeKB("Une requête Google consomme 0,3 Wh."), QUESTION, row("0,3 Wh")) == "not in top 5"
+    filler = " ".join(["Une requête ChatGPT consomme beaucoup, dit le panel."] * 4)
+    far = FakeKB(*[filler] * 4, "Selon l'AIE, 2,9 Wh.")
+    assert where_lost.stage(far, QUESTION, row("Beaucoup [1].")) == "not in sentences"
+    from kb.evaluate import batch_of
+
+    assert batch_of("hz-chatgpt-fr") == "hz" and batch_of("chatgpt-request-fr") == "first"
+
+
+def test_saved_replies_are_checked_again_with_the_current_rules():
+    kb = FakeKB("Une requête ChatGPT consomme 2,9 Wh.")
+    question = dict(QUESTION, lang="fr", held_out=True)
+    right = recheck_replies.recheck(kb, question, row("Une requête ChatGPT consomme 2,9 Wh [1]."))
+    assert right["facts_ok"] and not right["abstained"] and right["good_citations"] == 1
+    wrong = recheck_replies.recheck(kb, question, row("Une requête ChatGPT consomme 14 Wh [1]."))
+    assert wrong["abstained"] and not wrong["facts_ok"]
+    assert recheck_replies.member(right, "held out") and recheck_replies.member(right, "hz") and not recheck_replies.member(right, "tuned on")
