@@ -269,7 +269,9 @@ def subjects(question: str) -> list[str]:
 
 def _written_in(name: str, folded: str) -> bool:
     squashed = re.sub(r"[\W_]+", "", fold(name))
-    pattern = r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed)) + r"\b"  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
+    pattern = r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed))  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
+    # A PDF glues footnote numbers to words ("Apple Watch23"): a name ending in a letter may carry one or two digits.
+    pattern += r"\d{0,2}\b" if squashed[-1:].isalpha() and len(squashed) >= 3 else r"\b"
     return bool(squashed) and re.search(pattern, folded) is not None
 
 

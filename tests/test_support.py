@@ -346,3 +346,12 @@ def test_a_how_many_times_question_asks_for_a_ratio_and_units_written_out_count(
     energy = asked_unit("How much energy would a longer lifetime save?")
     assert energy.search("1683 terawatt-hours (TWh)") and energy.search("3 mégawattheures") and energy.search("1683 TWh")
     assert not energy.search("17 % of the total")
+
+
+def test_a_footnote_number_glued_to_a_name_in_the_pdf_text_does_not_hide_the_name():
+    watch = passage("L’empreinte carbone de l’Iphone X22 est de 93 kgCO2eq tandis que celle de l’Apple Watch23 est de 38 kgCO2eq.", "watch")
+    sentence, = check("The carbon footprint of the Apple Watch is 38 kgCO2eq [1].", [Source(1, watch, (watch.text,))])
+    assert sentence.supported
+    gpt = passage("GPT-35 is another model entirely, trained in 2023.", "gpt")
+    sentence, = check("GPT-3 was trained in 2023 [1].", [Source(1, gpt, (gpt.text,))])
+    assert not sentence.supported
