@@ -6,7 +6,6 @@ contains), and for answers the key facts a correct answer states; `evaluate()` r
 from __future__ import annotations
 
 import re
-
 import resource
 import statistics
 import tomllib
