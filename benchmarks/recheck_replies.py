@@ -16,8 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.answer import ABSTAIN, K, MIN_COVERAGE, _citation, compose, settle  # noqa: E402
-from kb.context import coverage, select  # noqa: E402
+from kb.answer import NO_PASSAGE, gather, settle, shown  # noqa: E402
 from kb.evaluate import ANSWER_SET, batch_of, load_set, score_answer, summarise_answers  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
@@ -29,18 +28,14 @@ def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
     """The scored row the current checks make of the saved reply `row` to `question`."""
     text = question["question"]
     language = detect(text)
-    passages = [h.passage for h in kb.search(text, k=K)]
-    sources = select(text, passages) if coverage(text, passages) >= MIN_COVERAGE else []
+    _, _, sources = gather(kb, text)
     raw = row["raw_answer"] or ""
     if sources and raw:
         sentences, reason, _ = settle(text, language, sources, raw)
     else:
-        sentences, reason = [], row["abstain_reason"] or "retrieval found no passage relevant to the question"
-    by_n = {s.n: s for s in sources}
-    abstained = reason is not None
-    cited = sorted({n for s in sentences if s.supported for n in s.citations})
-    record = {"abstained": abstained, "answer": ABSTAIN[language] if abstained else compose(sentences), "raw_answer": raw,
-              "abstain_reason": reason, "citations": [] if abstained else [_citation(by_n[n]) for n in cited],
+        sentences, reason = [], row["abstain_reason"] or NO_PASSAGE
+    answer, citations = shown(language, sources, sentences, reason)
+    record = {"abstained": reason is not None, "answer": answer, "raw_answer": raw, "abstain_reason": reason, "citations": citations,
               "timings": {"first_token_ms": row["first_token_ms"], "total_ms": row["total_ms"]},
               "energy": {"cpu_seconds": row["cpu_seconds"], "wh": row["wh"]}, "tokens": row["tokens"]}
     return score_answer(question, record)

@@ -16,8 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.answer import K, MIN_COVERAGE  # noqa: E402
-from kb.context import coverage, select  # noqa: E402
+from kb.answer import K, gather  # noqa: E402
 from kb.evaluate import ANSWER_SET, batch_of, holds, load_set  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 
@@ -29,10 +28,9 @@ def stage(kb: KnowledgeBase, question: dict, row: dict) -> str:
     if row["facts_ok"]:
         return "right"
     facts = question["facts"]
-    passages = [h.passage for h in kb.search(question["question"], k=K)]
-    if not all(any(holds(p.text, alternatives) for p in passages) for alternatives in facts):
+    hits, _, sources = gather(kb, question["question"])
+    if not all(any(holds(h.passage.text, alternatives) for h in hits) for alternatives in facts):
         return f"not in top {K}"
-    sources = select(question["question"], passages) if coverage(question["question"], passages) >= MIN_COVERAGE else []
     sent = " ".join(" ".join(s.sentences) for s in sources)
     if not all(holds(sent, alternatives) for alternatives in facts):
         return "not in sentences"

@@ -18,7 +18,7 @@ from kb.context import WORD_BUDGET, Source, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
-from kb.knowledge import KnowledgeBase
+from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
 from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, unmentioned, word_matches
@@ -44,6 +44,7 @@ ABSTAIN = {
 }
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 ECHO = "the answer only repeats the question"
+NO_PASSAGE = "retrieval found no passage relevant to the question"
 
 
 class BusyError(EventKBError):
@@ -71,6 +72,24 @@ def messages_for(question: str, language: str, sources: list[Source]) -> list[di
     lines = "\n".join(s.prompt_line() for s in sources)
     user = f"Sources:\n{lines}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def gather(kb: KnowledgeBase, question: str) -> tuple[list[Hit], float, list[Source]]:
+    """The retrieved passages, the largest share of the question's words one of them holds, and the numbered sources
+    for the prompt (none when that share is below MIN_COVERAGE)."""
+    hits = kb.search(question, k=K)
+    passages = [h.passage for h in hits]
+    relevance = coverage(question, passages)
+    return hits, relevance, select(question, passages) if relevance >= MIN_COVERAGE else []
+
+
+def shown(language: str, sources: list[Source], sentences: list[Sentence], reason: str | None) -> tuple[str, list[dict]]:
+    """The answer as shown and its citations: the fixed sentence and none when there is a reason to abstain."""
+    if reason is not None:
+        return ABSTAIN[language], []
+    by_n = {s.n: s for s in sources}
+    cited = sorted({n for s in sentences if s.supported for n in s.citations})
+    return compose(sentences), [_citation(by_n[n]) for n in cited]
 
 
 def _citation(source: Source) -> dict:
@@ -172,10 +191,7 @@ class Answerer:
         t0 = time.perf_counter()
         language = detect(question)
         read_retrieval = self.meter.start()
-        hits = self.kb.search(question, k=K)
-        passages = [h.passage for h in hits]
-        relevance = coverage(question, passages)
-        sources = select(question, passages) if relevance >= MIN_COVERAGE else []
+        hits, relevance, sources = gather(self.kb, question)
         energy = read_retrieval()
         retrieval_ms = (time.perf_counter() - t0) * 1000
         yield {"type": "retrieval", "passages": [h.to_json() for h in hits], "sources": [s.n for s in sources]}
@@ -186,7 +202,7 @@ class Answerer:
         generation_ms = 0.0
         reason = None
         if not sources:
-            reason = "retrieval found no passage relevant to the question"
+            reason = NO_PASSAGE
         else:
             if not self.generator.lock.acquire(timeout=self.wait_s):
                 raise BusyError(max(1, int(self.wait_s)))
@@ -209,18 +225,15 @@ class Answerer:
             finally:
                 self.generator.lock.release()
 
-        by_n = {s.n: s for s in sources}
         if reason is None:
             sentences, reason, mode = settle(question, language, sources, raw)
         else:
             sentences, mode = [], "abstained"
         abstained = reason is not None
-        answer = ABSTAIN[language] if abstained else compose(sentences)
+        answer, citations = shown(language, sources, sentences, reason)
         if first_token_ms is None:
             first_token_ms = (time.perf_counter() - t0) * 1000
             yield {"type": "token", "text": answer}
-        cited = sorted({n for s in sentences if s.supported for n in s.citations})
-        citations = [] if abstained else [_citation(by_n[n]) for n in cited]
         yield {"type": "citations", "citations": citations}
 
         record = {

@@ -95,10 +95,11 @@ _NAMED_MEASURES = (r"percent|pour ?cent|(?:k|m|g|t)?wh|tonnes?|tons?|kg|years?|a
 _MEASURES = r"%|€|\$|m³|(?:k|m|g|t)?w|m?j|g|an|h|min|l|" + _NAMED_MEASURES
 _SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
 _WATTS = r"(?:kilo|m[ée]ga|giga|t[ée]ra)?watt(?:s|[- ]?(?:hours?|heures?)|heures?)?"  # written out: "1683 terawatt-hours"
+_RATIO = _FIGURE + r"(fois|times|x)\b|\b(\w+fold|doubl\w*|tripl\w*)\b"  # "400 fois", "ten times", "tenfold", "doubler"
 _ASKED_UNITS = (
     # "Combien de fois plus", "how many times": a ratio, whatever the question measures ("400 fois plus lourdes").
     (re.compile(r"\b(combien de fois|how many times)\b", re.I),
-     re.compile(_FIGURE + r"(fois|times|x)\b|\b(\w+fold|doubl\w*|tripl\w*)\b", re.I), ""),
+     re.compile(_RATIO, re.I), ""),
     (re.compile(r"\b(how long|combien de temps|durée|duration|how many (days|hours|weeks|months|years)|"
                 r"combien (de |d['’])(jours|heures|semaines|mois|années|ans))\b", re.I),
      re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I),
@@ -108,7 +109,7 @@ _ASKED_UNITS = (
     (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
      re.compile(_FIGURE + r"(tonnes?|tons?|kg|g)\b|co2", re.I), "tonnes tons kg co2 co2eq"),
     (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
-     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|" + _WATTS + r"|joules?|fois|times)\b|\b(\w+fold|doubl\w*|tripl\w*)\b", re.I), "kwh mwh gwh twh wh"),
+     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|" + _WATTS + r"|joules?)\b|" + _RATIO, re.I), "kwh mwh gwh twh wh"),  # or "ten times more"
     (re.compile(r"\b(eau|water|litres?|liters?)\b", re.I),
      re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I), "litres liters m3"),
     (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
