@@ -89,15 +89,26 @@ class KeywordIndex:
             return cls(bm25s.BM25(), 0)
         return cls(bm25s.BM25.load(str(directory / BM25_DIR), show_progress=False, verbosity=0), size)
 
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every row for the query tokens (unknown tokens ignored)."""
-        known = [t for t in query_tokens if t in self.vocab]
-        if not known or not self.size:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(known), dtype=np.float32)
+    def scores(self, concepts: list[list[tuple[str, float]]]) -> np.ndarray:
+        """BM25 score of every row: for each concept, the best weighted score among its tokens, summed over concepts
+        (a disjunction-max query; tokens the index does not know score nothing)."""
+        total = np.zeros(self.size, dtype=np.float32)
+        if not self.size:
+            return total
+        by_token: dict[str, np.ndarray] = {}
+        for concept in concepts:
+            best = np.zeros(self.size, dtype=np.float32)
+            for token, weight in concept:
+                if token not in self.vocab:
+                    continue
+                if token not in by_token:
+                    by_token[token] = np.asarray(self.retriever.get_scores([token]), dtype=np.float32)
+                np.maximum(best, weight * by_token[token], out=best)
+            total += best
+        return total
 
-    def search(self, query_tokens: list[str], k: int, rows: set[int] | None = None) -> list[tuple[int, float]]:
-        scores = self.scores(query_tokens)
+    def search(self, concepts: list[list[tuple[str, float]]], k: int, rows: set[int] | None = None) -> list[tuple[int, float]]:
+        scores = self.scores(concepts)
         if rows is not None:
             mask = np.zeros(self.size, dtype=bool)
             mask[list(rows)] = True

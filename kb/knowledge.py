@@ -15,7 +15,7 @@ from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
 from kb.people import asks_role, introduction, named, resolve
-from kb.query import document_handles, keyword_tokens, named_documents
+from kb.query import document_handles, keyword_concepts, named_documents
 from kb.textnorm import fold
 
 CANDIDATES = 50
@@ -128,7 +128,7 @@ class KnowledgeBase:
         if mode == "dense":
             ranked = self.dense.search(self.embedder.embed([query])[0], max(k, CANDIDATES), rows)
         else:
-            terms = keyword_tokens(query, self.expand)
+            terms = keyword_concepts(query, self.expand)
             ranked = self.keyword.search(terms, max(k, CANDIDATES), rows)
             if mode == "hybrid" and ranked:
                 # The embedder is English-only and weak on French text: it re-ranks the keyword

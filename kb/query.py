@@ -152,20 +152,46 @@ QUESTION_WORDS = frozenset(
 
 OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents
 
+# A concept is one thing the query asks about: its (token, weight) alternatives, of which a passage scores by the best
+# it holds, so that a passage writing "consomment de l'énergie ... energy consumption" counts "energy" once, not once
+# per variant and language, and a rare name of the query ("ChatGPT") is not outweighed by the variants of common words.
+Concept = list[tuple[str, float]]
+
+
+def keyword_concepts(query: str, expand: bool = True) -> list[Concept]:
+    """What BM25 searches with, as concepts: each content word of the query (its stems, weight 1) with its glossary
+    equivalents (weight 1/OWN_WEIGHT); a glossary phrase of several words; the units a quantity question asks for."""
+    if not expand:
+        return [[(t, 1.0)] for t in tokens(query)]
+    folded = fold(query).replace("’", "'")
+    phrased = re.sub(r"\bhow long\b", " ", folded)  # "long" only phrases the question; the glossary gives "durée"
+    own_words = [w for w in words(phrased) if w not in QUESTION_WORDS and tokens(w)] or [w for w in words(query) if tokens(w)]
+    related: dict[str, set[str]] = {w: {t for group in stem_equivalents(w) for t in group} for w in own_words}  # "days" finds "jours"
+    phrases: list[set[str]] = []
+    for pattern, terms in _groups():
+        matched = [words(m.group(0)) for m in pattern.finditer(folded)]
+        if not matched:
+            continue
+        equivalent = {t for term in terms if not re.search(r"\b" + re.escape(fold(term)) + r"\b", folded) for t in tokens(term)}
+        for written in matched:
+            if len(written) == 1 and written[0] in related:
+                related[written[0]] |= equivalent
+            else:
+                phrases.append(equivalent)
+    concepts: list[Concept] = []
+    for w in dict.fromkeys(own_words):
+        own = tokens(w)
+        concepts.append([(t, 1.0) for t in own] + [(t, 1 / OWN_WEIGHT) for t in sorted(related[w] - set(own))])
+    concepts += [[(t, 1 / OWN_WEIGHT) for t in sorted(phrase)] for phrase in phrases]
+    kind = _asked(query)
+    if kind and kind[2]:  # "how long" also searches "days", "jours"
+        concepts.append([(t, 1 / OWN_WEIGHT) for t in tokens(kind[2])])
+    return concepts
+
 
 def keyword_tokens(query: str, expand: bool = True) -> list[str]:
-    """The tokens BM25 searches with: the query's own (repeated OWN_WEIGHT times, question words left out), then glossary
-    equivalents and the units of the figure a quantity question asks for, once."""
-    own = tokens(query)
-    if not expand:
-        return own
-    phrased = re.sub(r"\bhow long\b", " ", fold(query))  # "long" only phrases the question; the glossary gives "durée"
-    own = tokens(" ".join(w for w in words(phrased) if w not in QUESTION_WORDS)) or own
-    by_stem = [t for w in words(query) if w not in STOPWORDS for group in stem_equivalents(w) for t in group]  # "days" finds "jours"
-    kind = _asked(query)
-    units = tokens(kind[2]) if kind else []  # "how long" also searches "days", "jours"
-    extra = [t for t in dict.fromkeys(tokens(" ".join(expansions(query))) + by_stem + units) if t not in own]
-    return own * OWN_WEIGHT + extra
+    """Every token of the query's concepts, own words first, each once."""
+    return list(dict.fromkeys(t for concept in keyword_concepts(query, expand) for t, _ in concept))
 
 
 _CAPITALISED = re.compile(r"(?<![\w.])([A-ZÀ-Ü][\w]*[A-Z0-9][\w]*|[A-ZÀ-Ü][a-zà-ÿ]{2,})")

@@ -6,10 +6,10 @@ import pytest
 from ingest.pipeline import ingest
 from kb.embedder import FakeEmbedder
 from kb.errors import EventKBError
-from kb.indexes import reciprocal_rank_fusion
+from kb.indexes import KeywordIndex, reciprocal_rank_fusion
 from kb.knowledge import KnowledgeBase
 from kb.people import resolve
-from kb.query import document_handles, expansions, keyword_tokens, named_documents
+from kb.query import document_handles, expansions, keyword_concepts, keyword_tokens, named_documents
 from kb.textnorm import fold, tokens
 from tests.conftest import EVENT
 
@@ -140,3 +140,29 @@ def test_question_words_are_not_searched_and_a_quantity_question_searches_its_un
     assert "much" not in co2 and "tonn" in co2
     assert "numer" not in co2 and "etats" not in keyword_tokens("What did they tell us?")  # "it", "us" are not IT, the US
     assert "numer" in keyword_tokens("IT and ICT energy")
+
+
+def test_a_concept_counts_once_however_many_of_its_variants_a_passage_writes():
+    question = "Combien d'énergie consomme une requête ChatGPT ?"
+    concepts = keyword_concepts(question)
+    energy = next(c for c in concepts if ("energi", 1.0) in c)
+    assert ("energy", 0.5) in energy  # the English equivalent, at half the weight of the question's own word
+    assert [("chatgpt", 1.0)] in concepts
+    passages = [
+        "OpenAI ChatGPT: 2.9 Wh per request.",
+        "Plus ces entreprises consomment de l'énergie, plus elles gagnent: their energy consumption keeps increasing, énergie consommée.",
+        "Le numérique consomme de l'électricité et de l'énergie primaire.",
+        "Baby shark a 14 milliards de vues.",
+        "Les data centres consomment 460 TWh.",
+    ]
+    index = KeywordIndex.build(passages)
+    assert index.search(concepts, 1)[0][0] == 0
+    # Summing every variant, as a flat token list does, lets the passage that repeats "energy" in two languages win.
+    assert index.search([[(t, 1.0)] for t in keyword_tokens(question)], 1)[0][0] == 1
+
+
+def test_the_readme_question_finds_the_iea_figure_among_the_passages_the_model_reads(kb):
+    from kb.context import MAX_SOURCES
+
+    hits = kb.search("Combien d'énergie consomme une requête ChatGPT ?", k=MAX_SOURCES)
+    assert any("2.9 Wh per request" in " ".join(h.passage.text.split()) for h in hits)
