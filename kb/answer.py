@@ -21,7 +21,8 @@ from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
-from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, unmentioned, word_matches
+from kb.store import Passage
+from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -78,9 +79,18 @@ def gather(kb: KnowledgeBase, question: str) -> tuple[list[Hit], float, list[Sou
     """The retrieved passages, the largest share of the question's words one of them holds, and the numbered sources
     for the prompt (none when that share is below MIN_COVERAGE)."""
     hits = kb.search(question, k=K)
-    passages = [h.passage for h in hits]
+    passages = about_subjects(question, [h.passage for h in hits])
     relevance = coverage(question, passages)
     return hits, relevance, select(question, passages) if relevance >= MIN_COVERAGE else []
+
+
+def about_subjects(question: str, passages: list[Passage]) -> list[Passage]:
+    """The passages in retrieval order, those that mention every name the question asks about ("ChatGPT", "BLOOM")
+    first: only they can back an answer (see `unmentioned`), so they must not lose their place in the prompt to others."""
+    if not subjects(question):
+        return passages
+    mention = [p for p in passages if not unmentioned(question, [p])]
+    return mention + [p for p in passages if p not in mention]
 
 
 def shown(language: str, sources: list[Source], sentences: list[Sentence], reason: str | None) -> tuple[str, list[dict]]:

@@ -247,3 +247,16 @@ def test_an_answer_that_only_repeats_the_question_is_not_an_answer():
     # The echo counts as declining: a source sentence holding the whole question is quoted instead.
     _, reason, mode = settle("Quelle responsabilité pour la régulation des usages ?", "fr", conclusions, "La régulation des usages est une responsabilité [1].")
     assert (reason, mode) == (None, "quoted")
+
+
+def test_passages_that_mention_what_the_question_names_come_first_in_the_prompt():
+    from kb.answer import about_subjects
+    from kb.store import Passage
+
+    def passage(row: int, text: str) -> Passage:
+        return Passage(row, f"p{row}", "panel-summary", "Résumé", None, (row, row + 1), None, None, text, text)
+
+    dc, europe, chatgpt = passage(0, "Les DC consomment 460 TWh."), passage(1, "L'Europe: 100 TWh."), passage(2, "ChatGPT (2.9 Wh per request).")
+    assert about_subjects("Combien consomme une requête ChatGPT ?", [dc, europe, chatgpt]) == [chatgpt, dc, europe]
+    assert about_subjects("Combien consomment les data centres ?", [dc, europe, chatgpt]) == [dc, europe, chatgpt]  # no name asked
+    assert about_subjects("Combien consomme Mistral ?", [dc, europe]) == [dc, europe]  # none mentions it: order kept
