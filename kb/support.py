@@ -1,8 +1,9 @@
 """Check an answer sentence by sentence against the sources, instead of trusting the model's brackets.
 
 A sentence is supported by a source when every number (with its scale: "14 milliards" is not
-"14 million"), every name and every quotation in it appears in that source, and enough of its
-content words (or their glossary equivalents) do too.
+"14 million", and what it measures: "30 ans" is not the reference "[30]"), every name and every
+quotation in it appears in that source, and enough of its content words (or their glossary
+equivalents) do too.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from kb.context import Source, content_words
 from kb.query import equivalents, expansions, phrase_equivalents, stem_equivalents
 from kb.store import Passage
-from kb.textnorm import NOT_A_TITLE, fold, stems, tokens, words
+from kb.textnorm import NOT_A_TITLE, STOPWORDS, fold, stems, tokens, words
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
 MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name the source has
@@ -137,6 +138,66 @@ def word_matches(word: str, have: set[str], phrases: list[tuple[set[str], list[s
     return any(word in written and any(equivalent <= have for equivalent in equivalents) for written, equivalents in phrases)
 
 
+# What a figure measures, by the unit written right after it ("2,9 Wh", "30 ans", "16 fois") or the "x" before it ("x 3,1").
+_UNIT_KINDS = (
+    ("energy", re.compile(r"(?:k|m|g|t|p)?wh\b|(?:kilo|m[ée]ga|giga|t[ée]ra)?watt[- ]?(?:hours?|heures?)|(?:k|m|g)?j\b|joules?", re.I)),
+    ("power", re.compile(r"(?:k|m|g)?w\b|(?:kilo|m[ée]ga|giga)?watts?\b", re.I)),
+    ("share", re.compile(r"%|percent|pour ?cent", re.I)),
+    ("ratio", re.compile(r"(?:fois|times|x)\b|fold\b", re.I)),
+    ("time", re.compile(r"(?:years?|ans?|années?|jours?|days?|heures?|hours?|h|mois|months?|semaines?|weeks?|minutes?|min)\b", re.I)),
+    ("mass", re.compile(r"(?:tonnes?|tons?|t|kg|g|grammes?|grams?|mt|gt)(?:\s*(?:de\s+|d['’]|of\s+)?co2\w*)?\b", re.I)),
+    ("money", re.compile(r"[€$£]|(?:euros?|dollars?|eur|usd)\b", re.I)),
+)
+_RATIO_BEFORE = re.compile(r"(?:\bx|\bfactor of|\bfacteur(?: de)?|multipli\w* (?:by|par))\s*$", re.I)
+# Words that may follow a bare figure without saying what it measures ("a factor of 3.1 between 2010 and 2025").
+_LINKS = frozenset("between entre since depuis until jusqu per par avant before after apres during pendant around environ about "
+                   "over sur under sous against contre compared".split())
+_RANGE = re.compile(r"\s*(?:et|à|a|to|and|-|–)\s*(?=\d)", re.I)
+
+
+def unit_kind(text: str, start: int, end: int) -> str | None:
+    """What the number written at text[start:end] measures ("energy", "share", "time", ...), None when no unit follows
+    it; in a range ("entre 620 et 1050 TWh", "5 à 15 %") the unit after the range's last number counts."""
+    if _RATIO_BEFORE.search(text[max(0, start - 24) : start]):
+        return "ratio"
+    joined = _RANGE.match(text, end)
+    following = _NUMBER.match(text, joined.end()) if joined else None
+    if following:
+        return unit_kind(text, following.start(), following.end())
+    after = re.sub(r"^\s*(?:de\s+|d['’]|of\s+)?", "", text[end : end + 40])
+    for candidate in (after, re.sub(r"^[^\W\d_]+\s+", "", after)):  # "73.32 further tonnes"
+        kind = next((kind for kind, pattern in _UNIT_KINDS if pattern.match(candidate)), None)
+        if kind:
+            return kind
+    return None
+
+
+def measured(text: str) -> list[tuple[set[str], str | None, str | None, str, str]]:
+    """Each number in `text` with its forms, its scale, what it measures (`unit_kind`), the word after it and how it was written."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        scale = _SCALES.get((m.group(2) or "").lower()) or _ATTACHED_SCALES.get(m.group(3) or "")
+        following = re.match(r"\s*(?:de\s+|d['’]|of\s+)?([^\W\d_]+)", text[m.end() :])
+        found.append((_number_forms(m.group(1)), scale, unit_kind(text, m.start(), m.end()), fold(following.group(1)) if following else "", m.group(0)))
+    return found
+
+
+def unit_problems(text: str, body: str) -> list[str]:
+    """Numbers of the sentence that the source writes only as another measure: "30 ans" where the source has "[30]",
+    "100 people" where it has only "100 TWh"."""
+    source = measured(body)
+    problems = []
+    for forms, scale, kind, following, raw in measured(text):
+        same = [other_kind for other, other_scale, other_kind, _, _ in source if forms & other and (scale is None or scale == other_scale)]
+        if not same:
+            continue  # a missing number is reported by the number check
+        if kind is not None and kind not in same and not (kind == "ratio" and None in same):  # "vue 14 milliards de fois": a count too
+            problems.append(f"the source does not give {raw!r} as {'an' if kind[0] in 'aeiou' else 'a'} {kind} figure")
+        elif kind is None and following and following not in STOPWORDS | _LINKS and None not in same:
+            problems.append(f"the source gives {raw!r} as {', '.join(sorted(set(same)))}, not as {following}")
+    return problems
+
+
 def _has_number(sentence_number: tuple[set[str], str | None, str], source_numbers: list[tuple[set[str], str | None, str]]) -> bool:
     forms, scale, _ = sentence_number
     return any(forms & other and (scale is None or scale == other_scale) for other, other_scale, _ in source_numbers)
@@ -220,6 +281,7 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
     for number in sentence_numbers:
         if not _has_number(number, source_numbers):
             problems.append(f"the number {number[2]!r} is not in the source")
+    problems += unit_problems(text, body)
     sentence_names = names(text)
     untitled = _folded_context(passage, title=False)
     skip_names = skip_names | spelled_out(text, untitled)

@@ -355,3 +355,27 @@ def test_a_footnote_number_glued_to_a_name_in_the_pdf_text_does_not_hide_the_nam
     gpt = passage("GPT-35 is another model entirely, trained in 2023.", "gpt")
     sentence, = check("GPT-3 was trained in 2023 [1].", [Source(1, gpt, (gpt.text,))])
     assert not sentence.supported
+
+
+def test_what_a_figure_measures_is_read_from_the_unit_after_it():
+    from kb.support import _NUMBER, unit_kind
+
+    def kinds(text: str) -> list[str | None]:
+        return [unit_kind(text, m.start(), m.end()) for m in _NUMBER.finditer(text)]
+
+    assert kinds("2,9 Wh, 30 ans, 16 fois, 552 tonnes de CO2, 12 000 €, 4,2 %") == ["energy", "time", "ratio", "mass", "money", "share"]
+    assert kinds("entre 620 et 1050 TWh") == ["energy", "energy"]  # a range: the unit after its last number
+    assert kinds("GES x 3,1 ; a factor of 2.9") == ["ratio", "ratio"]
+    assert kinds("73.32 further tonnes") == ["mass"]
+    assert kinds("[30] Alexandra Sasha Luccioni") == [None]
+
+
+def test_a_figure_the_source_gives_as_another_measure_is_not_supported():
+    from kb.support import unit_problems
+
+    assert unit_problems("Alexandra Sasha Luccioni a 30 ans.", "[30] Alexandra Sasha Luccioni and Alex Hernandez-Garcia.")
+    assert unit_problems("100 people attended the panel.", "Pour l'Europe, on passe de 100 TWh en 2022.")
+    assert not unit_problems("Data centres could use 620 TWh.", "entre 620 et 1050 TWh selon le rapport")
+    assert not unit_problems("Emissions grow by a factor of 3.1 between 2010 and 2025.", "GES x 3,1 entre 2010 et 2025")
+    assert not unit_problems("Une requête consomme 2,9 Wh.", "ChatGPT (2.9 Wh per request)")
+    assert not unit_problems("14 milliards de vues.", "plus de 14 millards de vues")  # no unit on either side
