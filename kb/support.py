@@ -84,8 +84,7 @@ def _number_forms(raw: str) -> set[str]:
 
 def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
     """Each number in `text`: its comparable forms, its scale ("e9" for milliard/billion) and how it was written."""
-    return [(_number_forms(m.group(1)), _SCALES.get((m.group(2) or "").lower()) or _ATTACHED_SCALES.get(m.group(3) or ""), m.group(0))
-            for m in _NUMBER.finditer(text)]
+    return [(forms, scale, raw) for forms, scale, _, _, raw in measured(text)]
 
 
 _OPENER = re.compile(r"(^|[:;]|\(\d+\)|^\W+)\s*$")
