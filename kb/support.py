@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from kb.context import Source, content_words
 from kb.query import equivalents, expansions, phrase_equivalents, stem_equivalents
@@ -82,7 +83,7 @@ def _number_forms(raw: str) -> set[str]:
     return forms
 
 
-def numbers(text: str) -> list[tuple[set[str], str | None, str]]:
+def numbers(text: str) -> list[tuple[frozenset[str], str | None, str]]:
     """Each number in `text`: its comparable forms, its scale ("e9" for milliard/billion) and how it was written."""
     return [(forms, scale, raw) for forms, scale, _, _, raw in measured(text)]
 
@@ -171,14 +172,16 @@ def unit_kind(text: str, start: int, end: int) -> str | None:
     return None
 
 
-def measured(text: str) -> list[tuple[set[str], str | None, str | None, str, str]]:
-    """Each number in `text` with its forms, its scale, what it measures (`unit_kind`), the word after it and how it was written."""
+@lru_cache(maxsize=4096)
+def measured(text: str) -> tuple[tuple[frozenset[str], str | None, str | None, str, str], ...]:
+    """Each number in `text` with its forms, its scale, what it measures (`unit_kind`), the word after it and how it
+    was written; cached, as the check reads every source once per sentence of the answer."""
     found = []
     for m in _NUMBER.finditer(text):
         scale = _SCALES.get((m.group(2) or "").lower()) or _ATTACHED_SCALES.get(m.group(3) or "")
         following = re.match(r"\s*(?:de\s+|d['’]|of\s+)?([^\W\d_]+)", text[m.end() :])
-        found.append((_number_forms(m.group(1)), scale, unit_kind(text, m.start(), m.end()), fold(following.group(1)) if following else "", m.group(0)))
-    return found
+        found.append((frozenset(_number_forms(m.group(1))), scale, unit_kind(text, m.start(), m.end()), fold(following.group(1)) if following else "", m.group(0)))
+    return tuple(found)
 
 
 def unit_problems(text: str, body: str) -> list[str]:
@@ -197,7 +200,7 @@ def unit_problems(text: str, body: str) -> list[str]:
     return problems
 
 
-def _has_number(sentence_number: tuple[set[str], str | None, str], source_numbers: list[tuple[set[str], str | None, str]]) -> bool:
+def _has_number(sentence_number: tuple[frozenset[str], str | None, str], source_numbers: list[tuple[frozenset[str], str | None, str]]) -> bool:
     forms, scale, _ = sentence_number
     return any(forms & other and (scale is None or scale == other_scale) for other, other_scale, _ in source_numbers)
 
