@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.answer import NO_PASSAGE, gather, settle, shown  # noqa: E402
-from kb.evaluate import ANSWER_SET, batch_of, load_set, score_answer, summarise_answers  # noqa: E402
+from kb.evaluate import ANSWER_SET, SPLITS, batch_of, groups_of, load_set, score_answer, summarise_answers  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
 
@@ -41,13 +41,6 @@ def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
     return score_answer(question, record)
 
 
-def member(row: dict, group: str) -> bool:
-    """Whether a scored row belongs to a batch, to "tuned on", "held out" or "all"."""
-    if group in ("all", "held out", "tuned on"):
-        return group == "all" or row["held_out"] == (group == "held out")
-    return batch_of(row["id"]) == group
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("eval_json", type=Path)
@@ -66,10 +59,10 @@ def main() -> int:
         new_rows.append(new)
         if (new["facts_ok"], new["abstained"]) != (row["facts_ok"], row["abstained"]):
             print(f"{row['id']}: key facts {row['facts_ok']} -> {new['facts_ok']}, abstained {row['abstained']} -> {new['abstained']} | {new['answer'][:100]}")
-    groups = sorted({batch_of(r["id"]) for r in old_rows}) + ["tuned on", "held out", "all"]
+    groups = sorted({batch_of(r["id"]) for r in old_rows}) + list(SPLITS)
     for group in groups:
         for label, chosen in (("saved", old_rows), ("now", new_rows)):
-            picked = [r for r in chosen if member(r, group)]
+            picked = [r for r in chosen if group in groups_of(r)]
             if picked:
                 summary = summarise_answers(picked)
                 print(f"{group:<9} {label:<6}" + "".join(f" {m} {summary[m]}" for m in MEASURES))

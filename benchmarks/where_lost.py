@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.answer import K, gather  # noqa: E402
-from kb.evaluate import ANSWER_SET, batch_of, holds, load_set  # noqa: E402
+from kb.evaluate import ANSWER_SET, SPLITS, groups_of, holds, load_set  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 
 STAGES = ("right", f"not in top {K}", "not in sentences", "model", "check")
@@ -55,11 +55,11 @@ def main() -> int:
         if question is None or not question["answerable"]:
             continue
         where = stage(kb, question, row)
-        for group in (batch_of(row["id"]), "held out" if row["held_out"] else "tuned on", "all"):
+        for group in groups_of(row):
             found.setdefault(group, Counter())[where] += 1
         listed[where].append(row["id"])
     print(f"{'group':<10}" + "".join(f"{s:>18}" for s in STAGES) + f"{'answerable':>12}")
-    order = [g for g in found if g not in ("tuned on", "held out", "all")] + [g for g in ("tuned on", "held out", "all") if g in found]
+    order = [g for g in found if g not in SPLITS] + [g for g in SPLITS if g in found]
     for group in order:
         counts = found[group]
         print(f"{group:<10}" + "".join(f"{counts[s]:>18}" for s in STAGES) + f"{sum(counts.values()):>12}")

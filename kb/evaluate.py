@@ -87,6 +87,14 @@ def batch_of(question_id: str) -> str:
     return found.group(1) if found else "first"
 
 
+SPLITS = ("tuned on", "held out", "all")
+
+
+def groups_of(row: dict) -> tuple[str, str, str]:
+    """The groups a scored answer row is counted in: its batch, "held out" or "tuned on", and "all"."""
+    return batch_of(row["id"]), "held out" if row["held_out"] else "tuned on", "all"
+
+
 def holds(text: str, alternatives: list[str]) -> bool:
     """Whether `text` contains one of the alternatives of a key fact, compared without case or accents."""
     flat = _norm(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from kb.evaluate import groups_of
 from kb.knowledge import Hit
 from kb.store import Passage
 
@@ -58,4 +59,4 @@ def test_saved_replies_are_checked_again_with_the_current_rules():
     assert right["facts_ok"] and not right["abstained"] and right["good_citations"] == 1
     wrong = recheck_replies.recheck(kb, question, row("Une requête ChatGPT consomme 14 Wh [1]."))
     assert wrong["abstained"] and not wrong["facts_ok"]
-    assert recheck_replies.member(right, "held out") and recheck_replies.member(right, "hz") and not recheck_replies.member(right, "tuned on")
+    assert "held out" in groups_of(right) and "hz" in groups_of(right) and "tuned on" not in groups_of(right)
