@@ -79,6 +79,11 @@ def gather(kb: KnowledgeBase, question: str) -> tuple[list[Hit], float, list[Sou
     """The retrieved passages, the largest share of the question's words one of them holds, and the numbered sources
     for the prompt (none when that share is below MIN_COVERAGE)."""
     hits = kb.search(question, k=K)
+    if subjects(question) and all(unmentioned(question, [h.passage]) for h in hits):
+        # None of them can back an answer (see `unmentioned`): look again among the passages that name the subject.
+        naming = {p.row for p in kb.passages if not unmentioned(question, [p])}
+        if naming:
+            hits = kb.search(question, k=K, within=naming)
     passages = about_subjects(question, [h.passage for h in hits])
     relevance = coverage(question, passages)
     return hits, relevance, select(question, passages) if relevance >= MIN_COVERAGE else []

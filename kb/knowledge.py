@@ -118,13 +118,16 @@ class KnowledgeBase:
         document: str | None = None,
         section: str | None = None,
         mode: str = "hybrid",
+        within: set[int] | None = None,
     ) -> list[Hit]:
-        """The k passages that best match `query`, best first, within the filters."""
+        """The k passages that best match `query`, best first, within the filters (and among the rows `within`, if given)."""
         if mode not in MODES:
             raise EventKBError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
         if not query.strip():
             raise EventKBError("The query is empty: type a few words to search for.")
         rows = self._rows(speaker, document, section)
+        if within is not None:
+            rows = within if rows is None else rows & within
         if mode == "dense":
             ranked = self.dense.search(self.embedder.embed([query])[0], max(k, CANDIDATES), rows)
         else:

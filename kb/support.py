@@ -229,17 +229,28 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i + (len(a) == len(b)):] == b[i + 1:]
 
 
-def _name_in(name: str, folded_source: str) -> bool:
-    key = fold(name)
+@lru_cache(maxsize=1024)
+def _name_forms(name: str) -> tuple[str, ...]:
     forms = [name, *expansions(name), *equivalents(name)]  # "US" is the USA when written in capitals
     if re.fullmatch(r"[A-Z]{2,}s", name):
         forms.append(name[:-1])  # "LEDs", "NPUs"
-    if any(_written_in(n, folded_source) for n in forms):
+    return tuple(forms)
+
+
+def _name_in(name: str, folded_source: str) -> bool:
+    key = fold(name)
+    if any(_written_in(n, folded_source) for n in _name_forms(name)):
         return True
     # A long name one letter away from the source's ("Resilience" where the source misspells "Resilence").
-    return len(key) >= 6 and any(_one_edit(key, w) for w in set(re.findall(r"\w+", folded_source)) if abs(len(w) - len(key)) <= 1)
+    return len(key) >= 6 and any(_one_edit(key, w) for w in _words_of(folded_source) if abs(len(w) - len(key)) <= 1)
 
 
+@lru_cache(maxsize=8192)
+def _words_of(folded: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", folded))
+
+
+@lru_cache(maxsize=8192)
 def _folded_context(passage: Passage, title: bool = True) -> str:
     return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title if title else ''} {passage.section or ''}").replace("’", "'").split())
 
@@ -331,12 +342,20 @@ def subjects(question: str) -> list[str]:
     return names(_ATTRIBUTION.sub(" ", question))
 
 
-def _written_in(name: str, folded: str) -> bool:
+@lru_cache(maxsize=1024)
+def _name_pattern(name: str) -> re.Pattern | None:
     squashed = re.sub(r"[\W_]+", "", fold(name))
+    if not squashed:
+        return None
     pattern = r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed))  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
     # A PDF glues footnote numbers to words ("Apple Watch23"): a name ending in a letter may carry one or two digits.
     pattern += r"\d{0,2}\b" if squashed[-1:].isalpha() and len(squashed) >= 3 else r"\b"
-    return bool(squashed) and re.search(pattern, folded) is not None
+    return re.compile(pattern)
+
+
+def _written_in(name: str, folded: str) -> bool:
+    pattern = _name_pattern(name)
+    return pattern is not None and pattern.search(folded) is not None
 
 
 def unmentioned(question: str, passages: list[Passage]) -> list[str]:

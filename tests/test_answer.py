@@ -12,7 +12,8 @@ from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
-from kb.knowledge import KnowledgeBase
+from kb.knowledge import Hit, KnowledgeBase
+from kb.store import Passage
 from kb.support import Sentence
 from tests.conftest import EVENT
 
@@ -249,14 +250,44 @@ def test_an_answer_that_only_repeats_the_question_is_not_an_answer():
     assert (reason, mode) == (None, "quoted")
 
 
+def passage(row: int, text: str) -> Passage:
+    return Passage(row, f"p{row}", "panel-summary", "Résumé", None, (row, row + 1), None, None, text, text)
+
+
 def test_passages_that_mention_what_the_question_names_come_first_in_the_prompt():
     from kb.answer import about_subjects
-    from kb.store import Passage
-
-    def passage(row: int, text: str) -> Passage:
-        return Passage(row, f"p{row}", "panel-summary", "Résumé", None, (row, row + 1), None, None, text, text)
 
     dc, europe, chatgpt = passage(0, "Les DC consomment 460 TWh."), passage(1, "L'Europe: 100 TWh."), passage(2, "ChatGPT (2.9 Wh per request).")
     assert about_subjects("Combien consomme une requête ChatGPT ?", [dc, europe, chatgpt]) == [chatgpt, dc, europe]
     assert about_subjects("Combien consomment les data centres ?", [dc, europe, chatgpt]) == [dc, europe, chatgpt]  # no name asked
     assert about_subjects("Combien consomme Mistral ?", [dc, europe]) == [dc, europe]  # none mentions it: order kept
+
+
+class ListSearch:
+    """A knowledge base whose search returns its passages in order, among the rows `within` when given."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self.searches: list[set[int] | None] = []
+
+    def search(self, query: str, k: int = 5, within: set[int] | None = None) -> list[Hit]:
+        self.searches.append(within)
+        return [Hit(p, 1.0) for p in self.passages if within is None or p.row in within][:k]
+
+
+def test_when_no_passage_found_names_the_subject_asked_about_those_that_do_are_searched():
+    from kb.answer import K, gather
+
+    others = [passage(row, f"Les data centres consomment {row}00 TWh d'électricité par an.") for row in range(K)]
+    mistral = passage(K, "Une requête à Mistral consomme 5 Wh d'électricité.")
+    kb = ListSearch([*others, mistral])
+    hits, _, sources = gather(kb, "Combien d'électricité consomme une requête à Mistral ?")
+    assert [h.passage for h in hits] == [mistral] and "5 Wh" in sources[0].prompt_line()
+    assert kb.searches == [None, {K}]
+
+    kb = ListSearch(others)  # none names it: the first search stands, and the check will withhold any answer
+    hits, _, _ = gather(kb, "Combien d'électricité consomme une requête à Mistral ?")
+    assert [h.passage for h in hits] == others and kb.searches == [None]
+    kb = ListSearch([*others, mistral])  # no name asked: one search
+    gather(kb, "Combien d'électricité consomment les data centres ?")
+    assert kb.searches == [None]

@@ -88,6 +88,10 @@ def test_filters(kb):
     hits = kb.search("énergie", k=20, section="conclusions")
     assert hits and all("CONCLUSIONS" in h.passage.section for h in hits)
     assert kb.search("énergie", k=5, document="panel-summary")
+    some = {h.passage.row for h in kb.search("énergie", k=20)[5:8]}
+    assert {h.passage.row for h in kb.search("énergie", k=20, within=some)} == some
+    fb_rows = {h.passage.row for h in kb.search("énergie", k=20, speaker="FB")}
+    assert {h.passage.row for h in kb.search("énergie", k=20, speaker="FB", within=some | fb_rows)} == fb_rows
     with pytest.raises(EventKBError, match="No document 'nope'"):
         kb.search("énergie", document="nope")
     with pytest.raises(EventKBError, match="empty"):
