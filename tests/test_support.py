@@ -379,3 +379,14 @@ def test_a_figure_the_source_gives_as_another_measure_is_not_supported():
     assert not unit_problems("Emissions grow by a factor of 3.1 between 2010 and 2025.", "GES x 3,1 entre 2010 et 2025")
     assert not unit_problems("Une requête consomme 2,9 Wh.", "ChatGPT (2.9 Wh per request)")
     assert not unit_problems("14 milliards de vues.", "plus de 14 millards de vues")  # no unit on either side
+
+
+def test_months_and_byte_units_cross_languages():
+    collected = passage("Le recueil des données a été réalisé entre février et juillet 2019.")
+    sentence, = check("The data was collected between February and July 2019.", [Source(1, collected, (collected.text,))])
+    assert sentence.supported
+    phone = passage("Le smartphone considéré est doté d’une mémoire NAND de 32 Gigaoctets.")
+    sentence, = check("The smartphone considered has a NAND memory of 32 Gigabytes.", [Source(1, phone, (phone.text,))])
+    assert sentence.supported
+    sentence, = check("The smartphone considered has a NAND memory of 32 Terabytes.", [Source(1, phone, (phone.text,))])
+    assert not sentence.supported
