@@ -20,14 +20,15 @@ def _script(name: str):
 
 where_lost = _script("where_lost")
 recheck_replies = _script("recheck_replies")
+oracle_answers = _script("oracle_answers")
 
 
 class FakeKB:
     def __init__(self, *texts: str) -> None:
         self.passages = [Passage(i, f"p{i}", "panel-summary", "Résumé", None, (1, 2), "Section", None, t, t) for i, t in enumerate(texts)]
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        return [Hit(p, 1.0) for p in self.passages[:k]]
+    def search(self, query: str, k: int = 5, within: set[int] | None = None) -> list[Hit]:
+        return [Hit(p, 1.0) for p in self.passages if within is None or p.row in within][:k]
 
 
 QUESTION = {"id": "hz-chatgpt-fr", "question": "Combien consomme une requête ChatGPT ?", "answerable": True, "facts": [["2,9", "2.9"]]}
@@ -60,3 +61,14 @@ def test_saved_replies_are_checked_again_with_the_current_rules():
     wrong = recheck_replies.recheck(kb, question, row("Une requête ChatGPT consomme 14 Wh [1]."))
     assert wrong["abstained"] and not wrong["facts_ok"]
     assert "held out" in groups_of(right) and "hz" in groups_of(right) and "tuned on" not in groups_of(right)
+
+
+def test_the_oracle_puts_the_answering_passage_first_for_the_question_asked_only():
+    others = [f"Les data centres consomment {n}00 TWh." for n in range(6)]
+    kb = oracle_answers.AnswerFirst(FakeKB(*others, "Une requête ChatGPT consomme 2,9 Wh."))
+    kb.question = dict(QUESTION, expect=[["panel-summary", "ChatGPT consomme 2,9 Wh"]])
+    hits = kb.search(QUESTION["question"], k=5)
+    assert len(hits) == 5 and hits[0].passage.id == "p6" and [h.passage.id for h in hits[1:]] == ["p0", "p1", "p2", "p3"]
+    assert [h.passage.id for h in kb.search("data centres", k=2)] == ["p0", "p1"]  # another query: untouched
+    assert where_lost.stage(kb, QUESTION, row("Une requête ChatGPT consomme 3 Wh [1].")) == "model"
+    assert len(kb.passages) == 7  # the rest is the knowledge base's own
