@@ -123,10 +123,16 @@ _ASKED_UNITS = (
 _TITLE_CASE = re.compile(r"\b[A-ZÀ-Ü][a-zà-ÿ]+(?:\s+(?:[A-ZÀ-Ü][a-zà-ÿ]+|For|of|de))*\s+[A-ZÀ-Ü][a-zà-ÿ]+\b")
 
 
+_COUNTED = re.compile(r"\b(?:how many|combien d(?:e\b|['’]))\s*([\w-]+)", re.I)
+
+
 def _asked(question: str) -> tuple[re.Pattern, re.Pattern, str] | None:
     if not _QUANTITY.search(question):
         return None
     unnamed = _TITLE_CASE.sub(" ", question)  # "Power Hungry Processing" names a study: it asks for no power figure
+    counted, count = _COUNTED.search(unnamed), _ASKED_UNITS[-1]
+    if counted and count[0].search(unnamed) and not any(entry[0].search(counted.group(1)) for entry in _ASKED_UNITS[:-1]):
+        return count  # "Combien de catégories d'effets sur les émissions": categories are counted, not emissions
     return next((entry for entry in _ASKED_UNITS if entry[0].search(unnamed)), None)
 
 

@@ -208,6 +208,10 @@ def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path
     assert asked_unit("How much more energy does it take?").search("80 times more")
     assert asked_unit("How many views does the video have?").search("14 milliards de vues")  # a count
     assert asked_unit("Who moderated the panel?") is None  # no quantity asked: any figure will do
+    # What is counted comes right after "combien de": categories here, though the question speaks of emissions.
+    categories = asked_unit("Combien de catégories d'effets sur les émissions de GES Kaack et al. distinguent-ils ?")
+    assert categories.search("Kaack et al. distinguent 3 catégories") and not categories.search("3 ans")
+    assert asked_unit("Combien d'émissions de CO2 ?").search("3 tonnes") and not asked_unit("Combien d'émissions ?").search("3 catégories")
     from kb.answer import settle
     from kb.context import Source
     from kb.store import Passage
