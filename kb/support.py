@@ -245,12 +245,12 @@ def _name_in(name: str, folded_source: str) -> bool:
     return len(key) >= 6 and any(_one_edit(key, w) for w in _words_of(folded_source) if abs(len(w) - len(key)) <= 1)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)  # keys are whole passages' text, some joined: bounded to a few tens of MB
 def _words_of(folded: str) -> frozenset[str]:
     return frozenset(re.findall(r"\w+", folded))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _folded_context(passage: Passage, title: bool = True) -> str:
     return " ".join(fold(f"{passage.text} {passage.speaker or ''} {passage.title if title else ''} {passage.section or ''}").replace("’", "'").split())
 
