@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("eval", "Measure retrieval, quote attribution and answers on the committed question sets.")
     p.add_argument("--subset", type=int, metavar="N", help="only N questions of each set, spread over it (a quick run)")
+    p.add_argument("--batch", metavar="NAME", help='only the answer questions of one batch of eval/answers.toml ("first", "hp")')
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
 
     p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
@@ -163,13 +164,14 @@ def run(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace, kb) -> int:
     from kb.answer import Answerer
     from kb.energy import choose_meter
-    from kb.evaluate import evaluate
+    from kb.evaluate import ANSWER_SET, evaluate, in_batch, load_set
     from kb.generator import load_generator
 
+    in_batch(load_set(ANSWER_SET)["questions"], args.batch)  # an unknown batch fails before the model loads
     answerer = Answerer(kb, load_generator(args.model), choose_meter())
     kb.search("warm up", k=1)
     answerer.ask("Qui a modéré le panel ?")  # the constant prompt prefix is then cached, as in a running server
-    result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr))
+    result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr), batch=args.batch)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from kb.errors import EventKBError
 from kb.knowledge import KnowledgeBase
 from kb.textnorm import fold
 
@@ -189,12 +190,25 @@ def subset(questions: list[dict], n: int | None) -> list[dict]:
     return [questions[int(i * step)] for i in range(n)]
 
 
-def evaluate(kb: KnowledgeBase, answerer, n: int | None = None, log: Callable[[str], None] = lambda m: None) -> dict:
-    """Retrieval, quotes and answers on the committed sets, restricted to questions whose sources this KB holds."""
+def in_batch(questions: list[dict], batch: str | None) -> list[dict]:
+    """The questions of one batch of the answer set ("first", "hp"), or all of them when no batch is named."""
+    if batch is None:
+        return questions
+    picked = [q for q in questions if batch_of(q["id"]) == batch]
+    if not picked:
+        names = ", ".join(dict.fromkeys(batch_of(q["id"]) for q in questions))
+        raise EventKBError(f"No answer question belongs to the batch {batch!r}: use one of {names}.")
+    return picked
+
+
+def evaluate(kb: KnowledgeBase, answerer, n: int | None = None, log: Callable[[str], None] = lambda m: None,
+             batch: str | None = None) -> dict:
+    """Retrieval, quotes and answers on the committed sets (answers of one batch only, if named), restricted to
+    questions whose sources this KB holds."""
     ingested = {d["id"] for d in kb.documents() if d["ingested"]}
     retrieval_set = load_set()
     questions = [q for q in retrieval_set["questions"] if _usable(q, ingested)]
-    answer_questions = [q for q in load_set(ANSWER_SET)["questions"] if _usable(q, ingested)]
+    answer_questions = [q for q in in_batch(load_set(ANSWER_SET)["questions"], batch) if _usable(q, ingested)]
     skipped = len(retrieval_set["questions"]) - len(questions)
     questions, answer_questions = subset(questions, n), subset(answer_questions, n)
     result: dict = {"retrieval": [retrieval(kb, questions, mode).to_json() for mode in ("bm25", "dense", "hybrid")],

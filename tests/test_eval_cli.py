@@ -8,7 +8,8 @@ import pytest
 from ingest.pipeline import ingest
 from kb.cli import main
 from kb.embedder import embedder_name, load_embedder
-from kb.evaluate import ANSWER_SET, load_set, subset
+from kb.errors import EventKBError
+from kb.evaluate import ANSWER_SET, in_batch, load_set, subset
 from tests.conftest import EVENT
 
 pytestmark = pytest.mark.e2e
@@ -48,3 +49,12 @@ def test_subset_spreads_over_the_set():
     picked = subset(questions, 10)
     assert len(picked) == 10 and picked[0] is questions[0] and picked[-1] is not questions[9]
     assert subset(questions, None) == questions
+
+
+def test_one_batch_can_be_run_alone():
+    questions = load_set(ANSWER_SET)["questions"]
+    hp = in_batch(questions, "hp")
+    assert hp and all(q["id"].startswith("hp-") for q in hp) and len(in_batch(questions, "first")) >= 40
+    assert in_batch(questions, None) == questions
+    with pytest.raises(EventKBError, match="use one of first, .*hp"):
+        in_batch(questions, "zz")
