@@ -96,6 +96,9 @@ _MEASURES = r"%|€|\$|m³|(?:k|m|g|t)?w|m?j|g|an|h|min|l|" + _NAMED_MEASURES
 _SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
 _WATTS = r"(?:kilo|m[ée]ga|giga|t[ée]ra)?watt(?:s|[- ]?(?:hours?|heures?)|heures?)?"  # written out: "1683 terawatt-hours"
 _RATIO = _FIGURE + r"(fois|times|x)\b|\b(\w+fold|doubl\w*|tripl\w*)\b"  # "400 fois", "ten times", "tenfold", "doubler"
+# "How many devices", "combien de GPU": a count, unless the question itself names a measure ("how many GPU hours").
+_COUNT = (re.compile(r"^(?!.*\b(?:" + _NAMED_MEASURES + r")\b).*\b(how many|combien d(?:e\b|['’]))(?!\s*temps\b)", re.I | re.S),
+          re.compile(r"(?<![\d.,])\d+(?![\d.,\s]*" + _SCALE + r"(?:" + _MEASURES + r")(?!\w))", re.I), "")
 _ASKED_UNITS = (
     # "Combien de fois plus", "how many times": a ratio, whatever the question measures ("400 fois plus lourdes").
     (re.compile(r"\b(combien de fois|how many times)\b", re.I),
@@ -114,9 +117,7 @@ _ASKED_UNITS = (
      re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I), "litres liters m3"),
     (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
      re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I), "euros dollars"),
-    # "How many devices", "combien de GPU": a count, unless the question itself names a measure ("how many GPU hours").
-    (re.compile(r"^(?!.*\b(?:" + _NAMED_MEASURES + r")\b).*\b(how many|combien d(?:e\b|['’]))(?!\s*temps\b)", re.I | re.S),
-     re.compile(r"(?<![\d.,])\d+(?![\d.,\s]*" + _SCALE + r"(?:" + _MEASURES + r")(?!\w))", re.I), ""),
+    _COUNT,
 )
 
 
@@ -130,9 +131,10 @@ def _asked(question: str) -> tuple[re.Pattern, re.Pattern, str] | None:
     if not _QUANTITY.search(question):
         return None
     unnamed = _TITLE_CASE.sub(" ", question)  # "Power Hungry Processing" names a study: it asks for no power figure
-    counted, count = _COUNTED.search(unnamed), _ASKED_UNITS[-1]
-    if counted and count[0].search(unnamed) and not any(entry[0].search(counted.group(1)) for entry in _ASKED_UNITS[:-1]):
-        return count  # "Combien de catégories d'effets sur les émissions": categories are counted, not emissions
+    counted = _COUNTED.search(unnamed)
+    measures = [entry for entry in _ASKED_UNITS if entry is not _COUNT]
+    if counted and _COUNT[0].search(unnamed) and not any(entry[0].search(counted.group(1)) for entry in measures):
+        return _COUNT  # "Combien de catégories d'effets sur les émissions": categories are counted, not emissions
     return next((entry for entry in _ASKED_UNITS if entry[0].search(unnamed)), None)
 
 
