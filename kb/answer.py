@@ -1,17 +1,19 @@
 """Answer a question from the knowledge base: retrieve, prompt a local model, check every sentence, keep the record.
 
-`Answerer.stream()` yields events as they happen: the retrieved passages, the answer's text pieces,
-the checked citations, then the final record (also written to the audit log).
+`Answerer.stream()` yields events as they happen: the retrieved passages, each sentence of the answer once it has
+passed its check (never the model's raw text), the answer as shown with its citations, then the final record
+(also written to the audit log, cancelled answers included).
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Callable, Iterator
 
 from kb import audit
 from kb.context import WORD_BUDGET, Source, content_words, coverage, select
@@ -22,7 +24,7 @@ from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
 from kb.store import Passage
-from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
+from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, split, subjects, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -46,6 +48,8 @@ ABSTAIN = {
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 ECHO = "the answer only repeats the question"
 NO_PASSAGE = "retrieval found no passage relevant to the question"
+CANCELLED = "the client left before the answer was complete"
+WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
 
 
 class BusyError(EventKBError):
@@ -60,7 +64,8 @@ def validate(question: object) -> str:
     """The question, stripped, or a clear error when it is not a usable question."""
     if not isinstance(question, str):
         raise EventKBError("The question must be text.")
-    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    # Line and paragraph separators (U+2028, U+2029) and other non-printing spaces separate words: keep a space.
+    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " if ch.isspace() else "" for ch in question).strip()
     if not cleaned:
         raise EventKBError("The question is empty: type a question about the event.")
     if len(cleaned) > MAX_QUESTION_CHARS:
@@ -180,6 +185,18 @@ def _add(a: Energy, b: Energy) -> Energy:
     return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
 
 
+def checked_so_far(question: str, language: str, sources: list[Source], raw: str, final: bool) -> list[Sentence]:
+    """The supported sentences of the reply's complete sentences, when they already make a checked answer (else none):
+    what may be shown while the model still writes. The last piece is complete only once the reply is `final`."""
+    complete = split(raw)
+    if not final:
+        complete = complete[:-1]  # a sentence is complete once the next one has begun
+    if not complete:
+        return []
+    sentences, reason, mode = settle(question, language, sources, " ".join(text + "".join(f" [{n}]" for n in claimed) for text, claimed in complete))
+    return [s for s in sentences if s.supported] if reason is None and mode == "generated" else []
+
+
 @dataclass
 class Answerer:
     """Everything one answer needs: the knowledge base, one generator, one meter, the audit log."""
@@ -191,94 +208,170 @@ class Answerer:
     wait_s: float = 300.0
     settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
 
-    def ask(self, question: str) -> dict:
+    def ask(self, question: str, gone: Callable[[], bool] = lambda: False) -> dict:
         """The final record of an answer (the stream consumed)."""
         record = None
-        for event in self.stream(question):
+        for event in self.stream(question, gone):
             if event["type"] == "record":
                 record = event["record"]
         assert record is not None
         return record
 
-    def stream(self, question: str) -> Iterator[dict]:
-        """Events: {"type": "retrieval"}, {"type": "token", "text"} ..., {"type": "citations"}, {"type": "record"}."""
-        question = validate(question)
-        t0 = time.perf_counter()
-        language = detect(question)
-        read_retrieval = self.meter.start()
-        hits, relevance, sources = gather(self.kb, question)
-        energy = read_retrieval()
-        retrieval_ms = (time.perf_counter() - t0) * 1000
-        yield {"type": "retrieval", "passages": [h.to_json() for h in hits], "sources": [s.n for s in sources]}
-
-        usage = Usage()
-        raw = ""
-        first_token_ms = None
-        generation_ms = 0.0
-        reason = None
-        if not sources:
-            reason = NO_PASSAGE
-        else:
-            if not self.generator.lock.acquire(timeout=self.wait_s):
+    def _wait_for_model(self, gone: Callable[[], bool]) -> bool:
+        """Take the model's lock; False when the client left meanwhile. BusyError when the wait runs out."""
+        deadline = time.monotonic() + self.wait_s
+        while not self.generator.lock.acquire(timeout=min(WAIT_SLICE_S, max(0.0, deadline - time.monotonic()))):
+            if gone():
+                return False
+            if time.monotonic() >= deadline:
                 raise BusyError(max(1, int(self.wait_s)))
-            try:
-                read = self.meter.start()
-                g0 = time.perf_counter()
-                pending = ""
-                for piece in self.generator.stream(messages_for(question, language, sources), MAX_TOKENS, usage):
-                    raw += piece
-                    # Hold back what may still become the refusal marker, so that it is never shown.
-                    if REFUSAL.startswith(raw.strip()[: len(REFUSAL)]) and len(raw.strip()) <= len(REFUSAL):
-                        pending += piece
-                        continue
-                    if first_token_ms is None:
-                        first_token_ms = (time.perf_counter() - t0) * 1000
-                    yield {"type": "token", "text": pending + piece}
-                    pending = ""
-                generation_ms = (time.perf_counter() - g0) * 1000
-                energy = _add(energy, read())
-            finally:
-                self.generator.lock.release()
+        return True
 
-        if reason is None:
-            sentences, reason, mode = settle(question, language, sources, raw)
+    def stream(self, question: str, gone: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+        """Events: {"type": "retrieval"}, {"type": "sentence"} for each checked sentence as soon as it is known,
+        {"type": "answer"} (the answer as shown, which replaces them) and {"type": "record"}. The model's raw text is
+        never yielded. When `gone()` turns true, or the consumer closes the stream, generation stops and the answer
+        is recorded as cancelled."""
+        question = validate(question)
+        run = _Run(question, detect(question), time.perf_counter())
+        read_retrieval = self.meter.start()
+        run.hits, run.relevance, run.sources = gather(self.kb, question)
+        run.energy = read_retrieval()
+        run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
+        try:
+            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in run.sources]}
+            if run.sources:
+                if not self._wait_for_model(gone):
+                    run.cancelled = True
+                else:
+                    try:
+                        yield from self._generate(run, gone)
+                    finally:
+                        self.generator.lock.release()
+        except GeneratorExit:  # the consumer hung up: nothing more can be sent, but the record is kept
+            run.cancelled = True
+            with contextlib.suppress(EventKBError):  # a full disk: nobody is left to tell
+                self._settle(run)
+            raise
+        yield from self._settle(run)
+
+    def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
+        read = self.meter.start()
+        g0 = time.perf_counter()
+        pieces = self.generator.stream(messages_for(run.question, run.language, run.sources), MAX_TOKENS, run.usage)
+        try:
+            complete = 0
+            for piece in pieces:
+                if run.first_token_ms is None:
+                    run.first_token_ms = run.elapsed_ms()
+                run.raw += piece
+                if gone():
+                    run.cancelled = True
+                    break
+                now = len(split(run.raw))
+                if now - 1 > complete:  # one more sentence is complete: show it if the answer so far holds
+                    complete = now - 1
+                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw, final=False))
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # stops llama.cpp at once when the loop did not run to its end
+            run.generation_ms = (time.perf_counter() - g0) * 1000
+            run.energy = _add(run.energy, read())
+
+    def _show(self, run: _Run, supported: list[Sentence]) -> list[dict]:
+        """Sentence events for the checked sentences not shown yet."""
+        events = []
+        for sentence in supported[len(run.shown):]:
+            if run.first_shown_ms is None:
+                run.first_shown_ms = run.elapsed_ms()
+            run.shown.append(sentence)
+            events.append({"type": "sentence", "text": compose([sentence]), "citations": sentence.citations})
+        return events
+
+    def _settle(self, run: _Run) -> list[dict]:
+        """Settle the answer and keep its record, then return the events left to send: the sentences not shown yet,
+        the answer as shown, the record."""
+        sentences: list[Sentence] = []
+        events: list[dict] = []
+        if run.cancelled:
+            reason, mode = CANCELLED, "cancelled"
+            answer, citations = shown(run.language, run.sources, run.shown, None) if run.shown else ("", [])
         else:
-            sentences, mode = [], "abstained"
-        abstained = reason is not None
-        answer, citations = shown(language, sources, sentences, reason)
-        if first_token_ms is None:
-            first_token_ms = (time.perf_counter() - t0) * 1000
-            yield {"type": "token", "text": answer}
-        yield {"type": "citations", "citations": citations}
-
-        record = {
-            "id": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
-            "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "question": question,
-            "language": language,
-            "answer": answer,
-            "abstained": abstained,
-            "abstain_reason": reason,
-            "mode": mode,
-            "raw_answer": raw,
-            "answer_language": detect(raw, default=language) if raw and not is_refusal(raw) else language,
-            "citations": citations,
-            "sentences": [s.to_json() for s in sentences],
-            "retrieved": [{"n": n, "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(hits, start=1)],
-            "sources": [{"n": s.n, "id": s.passage.id, "sentences": list(s.sentences)} for s in sources],
-            "relevance": round(relevance, 3),
-            "model": self.generator.info.to_json(),
-            "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
-            "timings": {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
-                        "generation_ms": round(generation_ms, 1), "total_ms": round((time.perf_counter() - t0) * 1000, 1)},
-            "energy": energy.to_json(grid_intensity()),
-            "settings": self.settings,
-            "build": self.kb.build.name,
-        }
+            if not run.sources:
+                reason, mode = NO_PASSAGE, "abstained"
+            else:
+                sentences, reason, mode = settle(run.question, run.language, run.sources, run.raw)
+            answer, citations = shown(run.language, run.sources, sentences, reason)
+            supported = [s for s in sentences if s.supported]
+            if mode == "generated" and [compose([s]) for s in supported[: len(run.shown)]] == [compose([s]) for s in run.shown]:
+                events += self._show(run, supported)
+        # Sentences shown while the model wrote that the settled answer does not keep (rare: the whole answer failed a
+        # check its first sentences passed). The page replaces them with the answer; the record says so.
+        withdrawn = [] if run.cancelled or answer.startswith(" ".join(compose([s]) for s in run.shown)) else [compose([s]) for s in run.shown]
+        if run.first_shown_ms is None:
+            run.first_shown_ms = run.elapsed_ms()
+        events.append({"type": "answer", "text": answer, "citations": citations, "abstained": reason is not None, "mode": mode})
+        record = self._record(run, sentences or run.shown, answer, citations, reason, mode, withdrawn)
         if self.audit_log is not None:
-            retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(hits, start=1)]
+            retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)]
             try:
                 audit.save(self.audit_log, record, retrieved)
             except sqlite3.Error as exc:  # disk full, read-only: the transaction is rolled back whole
                 raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
-        yield {"type": "record", "record": record}
+        events.append({"type": "record", "record": record})
+        return events
+
+    def _record(self, run: _Run, sentences: list[Sentence], answer: str, citations: list[dict], reason: str | None, mode: str, withdrawn: list[str]) -> dict:
+        first_token_ms = run.first_token_ms if run.first_token_ms is not None else run.first_shown_ms
+        return {
+            "id": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+            "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "question": run.question,
+            "language": run.language,
+            "answer": answer,
+            "abstained": reason is not None,
+            "abstain_reason": reason,
+            "mode": mode,
+            "cancelled": run.cancelled,
+            "raw_answer": run.raw,
+            "answer_language": detect(run.raw, default=run.language) if run.raw and not is_refusal(run.raw) else run.language,
+            "citations": citations,
+            "sentences": [s.to_json() for s in sentences],
+            "withdrawn": withdrawn,
+            "retrieved": [{"n": n, "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(run.hits, start=1)],
+            "sources": [{"n": s.n, "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
+            "relevance": round(run.relevance, 3),
+            "model": self.generator.info.to_json(),
+            "tokens": {"prompt": run.usage.prompt_tokens, "completion": run.usage.completion_tokens},
+            "timings": {"retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
+                        "first_shown_ms": round(run.first_shown_ms, 1), "generation_ms": round(run.generation_ms, 1),
+                        "total_ms": round(run.elapsed_ms(), 1)},
+            "energy": run.energy.to_json(grid_intensity()),
+            "settings": self.settings,
+            "build": self.kb.build.name,
+        }
+
+
+@dataclass
+class _Run:
+    """The state of one answer while it is produced."""
+
+    question: str
+    language: str
+    t0: float
+    hits: list[Hit] = field(default_factory=list)
+    relevance: float = 0.0
+    sources: list[Source] = field(default_factory=list)
+    energy: Energy | None = None
+    retrieval_ms: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    raw: str = ""
+    first_token_ms: float | None = None
+    first_shown_ms: float | None = None
+    generation_ms: float = 0.0
+    shown: list[Sentence] = field(default_factory=list)
+    cancelled: bool = False
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000

@@ -49,6 +49,8 @@ MIGRATIONS: list[str] = [
     """,
     # 2: the knowledge base build an answer came from, to tell answers of different builds apart.
     "ALTER TABLE answers ADD COLUMN build TEXT NOT NULL DEFAULT '';",
+    # 3: answers whose client left before they were complete (their energy was spent all the same).
+    "ALTER TABLE answers ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;",
 ]
 
 
@@ -88,10 +90,11 @@ def save(conn: sqlite3.Connection, record: dict, retrieved: list[dict]) -> None:
     with conn:
         conn.execute(
             "INSERT INTO answers (id, created, question, language, answer, abstained, model_name, model_sha256, prompt_tokens, "
-            "completion_tokens, total_ms, energy_method, joules, record, build) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "completion_tokens, total_ms, energy_method, joules, record, build, cancelled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record["id"], record["created"], record["question"], record["language"], record["answer"], int(record["abstained"]),
              record["model"]["name"], record["model"]["sha256"], record["tokens"]["prompt"], record["tokens"]["completion"],
-             record["timings"]["total_ms"], energy["method"], energy["joules"], json.dumps(record, ensure_ascii=False), record.get("build", "")),
+             record["timings"]["total_ms"], energy["method"], energy["joules"], json.dumps(record, ensure_ascii=False), record.get("build", ""),
+             int(record.get("cancelled", False))),
         )
         conn.executemany("INSERT INTO answer_passages VALUES (?,?,?,?,?,?,?,?,?,?)",
                          _passage_rows(record["id"], "retrieved", retrieved) + _passage_rows(record["id"], "cited", record["citations"]))
@@ -115,10 +118,10 @@ def get(conn: sqlite3.Connection, answer_id: str) -> dict:
 def listing(conn: sqlite3.Connection, limit: int = 100, offset: int = 0) -> list[dict]:
     """The stored answers, newest first, in brief."""
     rows = conn.execute(
-        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules FROM answers "
+        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules, cancelled FROM answers "
         "ORDER BY created DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
     return [{"id": r[0], "created": r[1], "question": r[2], "language": r[3], "abstained": bool(r[4]), "model": r[5],
-             "total_ms": r[6], "energy_method": r[7], "wh": round(r[8] / 3600.0, 6)} for r in rows]
+             "total_ms": r[6], "energy_method": r[7], "wh": round(r[8] / 3600.0, 6), "cancelled": bool(r[9])} for r in rows]
 
 
 def energy_summary(conn: sqlite3.Connection) -> list[dict]:

@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
     p.add_argument("--public", action="store_true", help="required to listen on an address other than loopback")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a name or address people open the app by (repeatable); loopback names are always allowed")
     return parser
 
 
@@ -231,8 +233,12 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
 
     answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home))
     record = None
+    shown = False
     for event in answerer.stream(args.question):
-        if event["type"] == "token" and not args.json:
+        if event["type"] == "sentence" and not args.json:  # each sentence once it has passed its check
+            print(("" if not shown else " ") + event["text"], end="", flush=True)
+            shown = True
+        elif event["type"] == "answer" and not args.json and not shown:
             print(event["text"], end="", flush=True)
         elif event["type"] == "record":
             record = event["record"]
@@ -261,7 +267,7 @@ def _print_record(record: dict) -> None:
         print(textwrap.indent(textwrap.fill(" ".join(c["text"].split()), 100), "    "))
     e, t = record["energy"], record["timings"]
     print(f"\n{record['model']['name']}: {record['tokens']['prompt']} prompt + {record['tokens']['completion']} completion tokens; "
-          f"first text {t['first_token_ms'] / 1000:.1f} s, total {t['total_ms'] / 1000:.1f} s")
+          f"first checked text {t['first_shown_ms'] / 1000:.1f} s, total {t['total_ms'] / 1000:.1f} s")
     ratio = next((c["ratio"] for c in e["comparisons"] if c["label"] == "ChatGPT request"), None)
     print(f"Energy ({e['method']}): {e['wh']:.4f} Wh (range {e['wh_low']:.4f}-{e['wh_high']:.4f}), {e['gco2e']:.4f} gCO2e"
           + (f"; a ChatGPT request (2.9 Wh, IEA 2024) uses {ratio:g} times more" if ratio else ""))

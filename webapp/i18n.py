@@ -17,6 +17,8 @@ WORDS: dict[str, dict[str, str]] = {
     "ask_placeholder": {"fr": "Combien d'énergie consomme une requête ChatGPT ?", "en": "How much energy does a ChatGPT request use?"},
     "ask_button": {"fr": "Demander", "en": "Ask"},
     "thinking": {"fr": "Recherche dans les sources…", "en": "Searching the sources…"},
+    "checking": {"fr": "Rédaction et vérification de la réponse…", "en": "Writing and checking the answer…"},
+    "cut": {"fr": "la connexion a été coupée avant la fin de la réponse", "en": "the connection was cut before the answer was complete"},
     "busy": {"fr": "Le modèle répond à quelqu'un d'autre : réessayez dans {n} s.", "en": "The model is answering someone else: retry in {n} s."},
     "failed": {"fr": "La réponse a échoué : {m}", "en": "The answer failed: {m}"},
     "sources": {"fr": "Sources", "en": "Sources"},

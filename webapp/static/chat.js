@@ -71,17 +71,22 @@ function renderRecord(turn, record) {
   turn.append(meta);
 }
 
+// Nothing provisional survives an error: the sentences shown so far were checked, but the answer is not complete.
 function showError(turn, payload) {
   const message = payload.code === "busy" ? words.busy.replace("{n}", payload.retry_after || 10) : words.failed.replace("{m}", payload.message);
   statusLine.textContent = message;
-  turn.querySelector(".answer").classList.add("failed");
+  const answer = turn.querySelector(".answer");
+  answer.textContent = "";
+  answer.removeAttribute("aria-busy");
+  answer.classList.remove("pending");
+  answer.classList.add("failed");
   turn.append(el("p", { class: "error", role: "alert" }, message));
 }
 
 async function ask(question) {
   const turn = el("article", { class: "turn" });
   turn.append(el("p", { class: "question" }, question));
-  turn.append(el("p", { class: "answer", "aria-busy": "true" }));
+  turn.append(el("p", { class: "answer pending", "aria-busy": "true" }));
   conversation.prepend(turn);
   statusLine.textContent = words.thinking;
   const response = await fetch("/api/ask/stream", {
@@ -100,6 +105,7 @@ async function ask(question) {
   const decoder = new TextDecoder();
   const answer = turn.querySelector(".answer");
   let buffer = "";
+  let settled = false;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -112,17 +118,28 @@ async function ask(question) {
       const data = (block.match(/^data: (.*)$/m) || [])[1];
       if (!type || !data) continue;
       const payload = JSON.parse(data);
-      if (type === "token") {
-        answer.append(document.createTextNode(payload.text));
+      // The server sends only sentences that passed their check, then the answer as shown, which replaces them.
+      if (type === "retrieval") {
+        statusLine.textContent = payload.sources.length ? words.checking : words.thinking;
+      } else if (type === "sentence") {
+        answer.classList.remove("pending");
+        answer.append(document.createTextNode((answer.textContent ? " " : "") + payload.text));
+      } else if (type === "answer") {
+        answer.classList.remove("pending");
+        renderAnswer(answer, { answer: payload.text, citations: payload.citations });
       } else if (type === "record") {
+        settled = true;
+        answer.classList.remove("pending");
         answer.removeAttribute("aria-busy");
         renderRecord(turn, payload.record);
         statusLine.textContent = "";
       } else if (type === "error") {
+        settled = true;
         showError(turn, payload);
       }
     }
   }
+  if (!settled) showError(turn, { message: words.cut });
 }
 
 form.addEventListener("submit", async (event) => {
@@ -133,7 +150,9 @@ form.addEventListener("submit", async (event) => {
   try {
     await ask(question);
   } catch (err) {
-    statusLine.textContent = words.failed.replace("{m}", String(err));
+    const turn = conversation.querySelector(".turn");
+    if (turn) showError(turn, { message: String(err) });
+    else statusLine.textContent = words.failed.replace("{m}", String(err));
   } finally {
     button.disabled = false;
     input.focus();
