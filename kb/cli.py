@@ -201,7 +201,8 @@ def _eval(args: argparse.Namespace, kb) -> int:
 def _serve(args: argparse.Namespace, home: Path) -> int:
     import ipaddress
 
-    from webapp import create_app
+    from webapp import LOOPBACK_NAMES, create_app
+    from webapp.serve import serve
 
     try:
         loopback = ipaddress.ip_address(args.host).is_loopback
@@ -209,9 +210,13 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
         loopback = args.host == "localhost"
     if not loopback and not args.public:
         raise EventKBError(f"{args.host} is not this machine only: add --public to serve the app on that address.")
+    wildcard = args.host in {"0.0.0.0", "::", ""}
+    if wildcard and not args.allow_host:
+        raise EventKBError(f"{args.host or 'every address'} has no name of its own: add --allow-host NAME for each name or address people will open the app by.")
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
-    app = create_app({"KB_HOME": str(home), "MODEL": args.model})
+    allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
+    app = create_app({"KB_HOME": str(home), "MODEL": args.model, "ALLOWED_HOSTS": allowed})
     engines = app.extensions["eventkb"]
     # Fail now, in one sentence, rather than on the first request; and warm up the embedder and
     # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).
@@ -219,9 +224,7 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     engines.kb.search("warm up", k=1)
     engines.answerer(logged=False).ask("Qui a modéré le panel ?")
     print(f"eventkb is serving {home} at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
-    from werkzeug.serving import run_simple
-
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    serve(app, args.host, args.port)
     return 0
 
 

@@ -29,3 +29,30 @@ def report(name: str) -> Path:
 def all_reports() -> list[Path]:
     names = ["greenit2019_EENM_rapport.pdf", "shiftproject2018_lean_ict_sobriete_numerique_v8.pdf", "luccioni2022.pdf", "luccioni2023.pdf"]
     return [report(n) for n in names]
+
+
+@pytest.fixture(scope="session")
+def event_home(tmp_path_factory):
+    """The bundled event ingested once with the fake embedder; tests that write to it copy it first."""
+    from ingest.pipeline import ingest
+    from kb.embedder import FakeEmbedder
+
+    home = tmp_path_factory.mktemp("kb-event")
+    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
+    return home
+
+
+def fake_client(home: Path, reply, **config):
+    """A test client of the web app over `home`, with the fake embedder, meter and a fake model that writes `reply(messages)`."""
+    from kb.embedder import FakeEmbedder
+    from kb.energy import FakeMeter
+    from kb.generator import FakeGenerator
+    from kb.knowledge import KnowledgeBase
+    from webapp import create_app
+    from webapp.engines import Engines
+
+    e = Engines({"KB_HOME": str(home), "QUEUE_WAIT_S": 0.05, **config})
+    e._kb = KnowledgeBase.open(home, embedder=FakeEmbedder())
+    e._generator = FakeGenerator(reply)
+    e._meter = FakeMeter()
+    return create_app({"ENGINES": e, "TESTING": True}).test_client()

@@ -19,7 +19,7 @@ from kb.energy import FakeMeter
 from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
 from kb.knowledge import KnowledgeBase
-from tests.conftest import EVENT
+from tests.conftest import EVENT, fake_client
 from webapp import create_app
 from webapp.engines import Engines
 
@@ -41,11 +41,7 @@ def hostile_home(tmp_path_factory):
 
 @pytest.fixture
 def client(hostile_home):
-    e = Engines({"KB_HOME": str(hostile_home), "QUEUE_WAIT_S": 0.05})
-    e._kb = KnowledgeBase.open(hostile_home, embedder=FakeEmbedder())
-    e._generator = FakeGenerator(echo_first_source)
-    e._meter = FakeMeter()
-    return create_app({"ENGINES": e, "TESTING": True}).test_client()
+    return fake_client(hostile_home, echo_first_source)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

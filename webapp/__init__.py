@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 from webapp.engines import Engines
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
 
 def create_app(config: dict | None = None) -> Flask:
-    """The Flask app; `config` may set KB_HOME, MODEL, EMBEDDER, ENGINES, QUEUE_WAIT_S, QUEUE_SIZE, ADMIN_TOKEN, INGEST_PATHS."""
+    """The Flask app; `config` may set KB_HOME, MODEL, EMBEDDER, ENGINES, QUEUE_WAIT_S, QUEUE_SIZE, ADMIN_TOKEN, INGEST_PATHS,
+    ALLOWED_HOSTS (the names the app answers to: loopback names by default)."""
     app = Flask(__name__)
     app.config.update(KB_HOME=None, MODEL=None, EMBEDDER=None, QUEUE_WAIT_S=60.0, QUEUE_SIZE=8, MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
+    app.config.update(ALLOWED_HOSTS=LOOPBACK_NAMES)
     app.config.update(ADMIN_TOKEN=os.environ.get("EVENTKB_ADMIN_TOKEN") or None, INGEST_PATHS=None)
     app.config.update(config or {})
     app.extensions["eventkb"] = app.config.get("ENGINES") or Engines(app.config)
@@ -23,6 +27,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+
+    @app.before_request
+    def known_host():
+        # A page of another site whose name resolves to this machine (DNS rebinding) must not read the audit trail.
+        allowed = {name.lower() for name in app.config["ALLOWED_HOSTS"]}
+        if host_name(request.headers.get("Host", "")) not in allowed:
+            from webapp.api import error_response
+
+            names = ", ".join(sorted(allowed))
+            return error_response(400, "unknown_host", f"This server answers to {names} only: open it by one of these names, or start it with --allow-host NAME.")
+        return None
 
     @app.after_request
     def security_headers(response):
@@ -35,3 +50,11 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port or IPv6 brackets, lower-cased: "[::1]:5000" is "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.index("]")] if "]" in host else host
+    return (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).rstrip(".")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Iterator
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
@@ -39,6 +40,14 @@ def _busy(exc: BusyError) -> Response:
     return error_response(503, "busy", str(exc), exc.retry_after)
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~])(?:[A-Za-z]:\\|/)(?:[^\s/\\:]+[/\\])+")
+
+
+def public(exc: EventKBError) -> str:
+    """The error's message for people on the network: the server's directories left out ("…/eventkb"), names kept."""
+    return _ABSOLUTE_PATH.sub("…/", str(exc))
+
+
 def kb_error_status(exc: EventKBError) -> tuple[int, str]:
     """The HTTP status and error code for an error of the knowledge base."""
     if isinstance(exc, NotFound):
@@ -50,7 +59,7 @@ def kb_error_status(exc: EventKBError) -> tuple[int, str]:
 
 @bp.errorhandler(EventKBError)
 def _kb_error(exc: EventKBError) -> Response:
-    return error_response(*kb_error_status(exc), str(exc))
+    return error_response(*kb_error_status(exc), public(exc))
 
 
 @bp.errorhandler(HTTPException)
@@ -73,13 +82,29 @@ def engines():
 def _question() -> str:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", 'Send JSON: Content-Type: application/json and a body {"question": "..."}.')
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes: no question is shaped like that
+        body = None
     if not isinstance(body, dict) or "question" not in body:
         raise ApiError(400, "bad_request", 'The body must be a JSON object {"question": "..."}.')
     question = body["question"]
     if isinstance(question, str) and len(question) > MAX_QUESTION_CHARS:
         raise ApiError(413, "question_too_long", f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}: shorten it.")
     return validate(question)
+
+
+def text_arg(name: str) -> str:
+    """A free-text query parameter ("" when absent), refused past the one length limit every text input shares."""
+    value = request.args.get(name, "")
+    if len(value) > MAX_QUESTION_CHARS:
+        raise ApiError(413, "too_long", f"{name} is longer than {MAX_QUESTION_CHARS} characters: shorten it.")
+    return value
+
+
+def client_gone():
+    """A function that tells whether this request's client has disconnected (waitress tells; other servers never do)."""
+    return request.environ.get("waitress.client_disconnected") or (lambda: False)
 
 
 def _int_arg(name: str, default: int, low: int = 1, high: int = 100) -> int:
@@ -103,7 +128,7 @@ def ask() -> Response:
     answerer = None
     try:
         answerer = e.answerer()
-        return jsonify(answerer.ask(question))
+        return jsonify(answerer.ask(question, client_gone()))
     finally:
         e.leave_queue()
         if answerer is not None:
@@ -112,8 +137,9 @@ def ask() -> Response:
 
 @bp.post("/ask/stream")
 def ask_stream() -> Response:
-    """Server-Sent Events: `retrieval`, `token` (many), `citations`, `record`, or `error`."""
+    """Server-Sent Events: `retrieval`, `sentence` (each checked sentence), `answer`, `record`, or `error`."""
     question = _question()
+    gone = client_gone()
     e = engines()
     e.enter_queue()
     try:
@@ -123,17 +149,19 @@ def ask_stream() -> Response:
         raise
 
     def events() -> Iterator[str]:
+        answer = answerer.stream(question, gone)
         try:
-            for event in answerer.stream(question):
+            for event in answer:
                 yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
         except BusyError as exc:
             yield "event: error\ndata: " + json.dumps({"status": 503, "code": "busy", "message": str(exc), "retry_after": exc.retry_after}) + "\n\n"
         except EventKBError as exc:
-            yield "event: error\ndata: " + json.dumps({"status": 400, "code": "bad_request", "message": str(exc)}, ensure_ascii=False) + "\n\n"
+            yield "event: error\ndata: " + json.dumps({"status": 400, "code": "bad_request", "message": public(exc)}, ensure_ascii=False) + "\n\n"
         except Exception:  # the page must hear about it; the log keeps the details
             current_app.logger.exception("answer failed")
             yield "event: error\ndata: " + json.dumps({"status": 500, "code": "internal_error", "message": "The answer failed on the server; try again."}) + "\n\n"
         finally:
+            answer.close()  # a client that left stops the model here (and its answer is recorded as cancelled)
             e.leave_queue()
             answerer.audit_log.close()
 
@@ -142,19 +170,17 @@ def ask_stream() -> Response:
 
 @bp.get("/search")
 def search() -> Response:
-    query = request.args.get("q", "")
+    query = text_arg("q")
     if not query.strip():
         raise ApiError(400, "bad_request", "Give a query: /api/search?q=words")
-    if len(query) > MAX_QUESTION_CHARS:
-        raise ApiError(413, "query_too_long", f"The query is longer than {MAX_QUESTION_CHARS} characters: shorten it.")
-    hits = engines().kb.search(query, k=_int_arg("k", 5), speaker=request.args.get("speaker") or None, document=request.args.get("document") or None)
+    hits = engines().kb.search(query, k=_int_arg("k", 5), speaker=text_arg("speaker") or None, document=text_arg("document") or None)
     return jsonify({"query": query, "results": [h.to_json() for h in hits]})
 
 
 @bp.get("/quotes")
 def quotes() -> Response:
-    speaker = request.args.get("speaker", "")
-    person, hits = engines().kb.quotes(speaker, request.args.get("q") or None, _int_arg("k", 0, 0, 1000) or None)
+    speaker = text_arg("speaker")
+    person, hits = engines().kb.quotes(speaker, text_arg("q") or None, _int_arg("k", 0, 0, 1000) or None)
     return jsonify({"speaker": person["name"], "quotes": [h.to_json() for h in hits]})
 
 
@@ -220,5 +246,5 @@ def health() -> Response:
     try:
         kb = e.kb
     except EventKBError as exc:
-        return error_response(503, "no_knowledge_base", str(exc))
+        return error_response(503, "no_knowledge_base", public(exc))
     return jsonify({"status": "ok", "passages": len(kb.passages), "build": kb.build.name})

@@ -1,12 +1,15 @@
 """The HTML pages. Data comes from the engines (kb, audit); the pages only arrange it."""
 from __future__ import annotations
 
+from urllib.parse import urlencode, urlsplit
+
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from kb import audit
 from kb.energy import REFERENCES
 from kb.errors import EventKBError
+from webapp.api import ApiError, text_arg
 from webapp.chart import log_bars
 from webapp.i18n import LANGUAGES, language, t
 
@@ -15,7 +18,13 @@ bp = Blueprint("pages", __name__)
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr"}
+    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr", "here": _here()}
+
+
+def _here() -> str:
+    """This page's path and query, without the language choice: where switching the language returns."""
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "lang"])
+    return request.path + (f"?{query}" if query else "")
 
 
 @bp.after_app_request
@@ -32,12 +41,17 @@ def engines():
 
 @bp.app_errorhandler(EventKBError)
 def _error(exc: EventKBError):
-    from webapp.api import error_response, kb_error_status
+    from webapp.api import error_response, kb_error_status, public
 
     status, code = kb_error_status(exc)
     if request.path.startswith("/api/"):
-        return error_response(status, code, str(exc))
-    return render_template("error.html", message=str(exc)), status
+        return error_response(status, code, public(exc))
+    return render_template("error.html", message=public(exc)), status
+
+
+@bp.app_errorhandler(ApiError)
+def _bad_argument(exc: ApiError):
+    return render_template("error.html", message=exc.message), exc.status
 
 
 @bp.app_errorhandler(HTTPException)
@@ -57,7 +71,7 @@ def chat() -> str:
 @bp.get("/quotes")
 def quotes() -> str:
     kb = engines().kb
-    speaker, query = request.args.get("speaker", ""), request.args.get("q", "")
+    speaker, query = text_arg("speaker"), text_arg("q")
     person, hits = (kb.quotes(speaker, query or None) if speaker else (None, []))
     people = [p for p in kb.people if p["passages"]]
     return render_template("quotes.html", people=people, person=person, hits=hits, speaker=speaker, query=query)
@@ -107,9 +121,19 @@ def passage(passage_id: str) -> str:
     return render_template("passage.html", p=centre, around=kb.around(passage_id))
 
 
+def same_site(target: str | None) -> str:
+    """`target` when it is a path of this site ("/quotes?speaker=XM"), else the chat page: never another site."""
+    parts = urlsplit(target or "")
+    odd = any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in target or "")  # browsers drop tabs: "/\t/evil"
+    if not target or odd or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("pages.chat")
+    return target
+
+
 @bp.get("/lang/<code>")
 def switch_language(code: str):
-    response = make_response(redirect(request.referrer or url_for("pages.chat")))
+    """Switch the language and return to the page the link was on (`next`, a path of this site)."""
+    response = make_response(redirect(same_site(request.args.get("next"))))
     if code in LANGUAGES:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
     return response

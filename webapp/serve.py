@@ -1,0 +1,38 @@
+"""Serve the app with waitress, a production WSGI server: a fixed pool of threads, a cap on connections and timeouts.
+
+Waitress reads each request whole before a thread sees it, so a client that sends slowly holds a connection, not a
+thread; it also tells the app when a client has gone (`waitress.client_disconnected`), which stops its answer.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+THREADS = 16  # the queue of questions (8 by default) plus pages, search and static files meanwhile
+CONNECTION_LIMIT = 64
+CHANNEL_TIMEOUT_S = 30  # a connection idle this long is closed
+MAX_HEADER_BYTES = 16 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # waitress's own hard limit; the app refuses far less (64 KiB) with its JSON error
+
+
+def serve(app: Flask, host: str, port: int, threads: int = THREADS, connection_limit: int = CONNECTION_LIMIT,
+          channel_timeout: int = CHANNEL_TIMEOUT_S) -> None:
+    """Serve `app` on host:port until interrupted."""
+    server_for(app, host, port, threads, connection_limit, channel_timeout).run()
+
+
+def server_for(app: Flask, host: str, port: int, threads: int = THREADS, connection_limit: int = CONNECTION_LIMIT,
+               channel_timeout: int = CHANNEL_TIMEOUT_S):
+    """The waitress server for `app`, listening but not yet serving."""
+    try:
+        import waitress
+    except ImportError:
+        from kb.errors import EventKBError
+
+        raise EventKBError("waitress is not installed: run `make setup`.") from None
+    return waitress.create_server(
+        app, host=host, port=port, threads=threads, connection_limit=connection_limit, channel_timeout=channel_timeout,
+        cleanup_interval=min(30, channel_timeout), max_request_header_size=MAX_HEADER_BYTES,
+        max_request_body_size=MAX_BODY_BYTES,
+        channel_request_lookahead=1,  # waitress then notices a client that hangs up while its answer is produced
+        ident="eventkb", expose_tracebacks=False, clear_untrusted_proxy_headers=True,
+    )
