@@ -225,6 +225,9 @@ class Answerer:
                 return False
             if time.monotonic() >= deadline:
                 raise BusyError(max(1, int(self.wait_s)))
+        if gone():  # left while the one before was answered
+            self.generator.lock.release()
+            return False
         return True
 
     def stream(self, question: str, gone: Callable[[], bool] = lambda: False) -> Iterator[dict]:
