@@ -1,6 +1,6 @@
 """The real server (waitress) over a built knowledge base with fake engines, for tests that need real sockets.
 
-Run as `python -m tests.fake_server HOME PORT`. The fake model burns CPU for EVENTKB_FAKE_WORD_S seconds per word, so a
+Run as `python -m tests.fake_server HOME PORT`; `Server` starts it for a test and speaks to it over raw sockets. The fake model burns CPU for EVENTKB_FAKE_WORD_S seconds per word, so a
 test can see from the process's CPU time whether it still works. It obeys the question like a model that follows
 injected instructions: it replies the text after "Answer:" in the question, else the first source followed by
 EVENTKB_FAKE_PAD words that no source supports; a question with "#fail" makes it fail a few words after its first
@@ -9,7 +9,10 @@ server's idle timeout and connection cap.
 """
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.generator import FakeGenerator, echo_first_source
 from kb.knowledge import KnowledgeBase
+from tests.conftest import ROOT
 from webapp import create_app
 from webapp.engines import Engines
 from webapp.serve import CHANNEL_TIMEOUT_S, CONNECTION_LIMIT, serve
@@ -50,6 +54,60 @@ class BusyGenerator(FakeGenerator):
             if fail and after > 5:
                 raise RuntimeError("the fake model failed, as asked")
             yield piece
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """The fake server in a subprocess, on a free port of 127.0.0.1, with EVENTKB_FAKE_* settings from `env`."""
+
+    def __init__(self, home: Path, **env: object) -> None:
+        self.port = free_port()
+        self.log = open(home.parent / f"probe-server-{self.port}.log", "w")
+        environ = dict(os.environ, **{f"EVENTKB_FAKE_{k.upper()}": str(v) for k, v in env.items()})
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fake_server", str(home), str(self.port)], cwd=ROOT, env=environ,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while self.get("/api/health", timeout=1)[:12] != b"HTTP/1.1 200":
+            assert self.proc.poll() is None and time.monotonic() < deadline, "the fake server did not start"
+            time.sleep(0.2)
+
+    def connect(self, timeout: float = 10) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def request(self, method: str, path: str, body: dict | None = None) -> bytes:
+        data = json.dumps(body).encode() if body is not None else b""
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        return head.encode() + data
+
+    def get(self, path: str, timeout: float = 10) -> bytes:
+        try:
+            with self.connect(timeout) as s:
+                s.sendall(self.request("GET", path))
+                out = b""
+                while chunk := s.recv(65536):
+                    out += chunk
+                return out
+        except OSError:
+            return b""
+
+    def answers(self) -> list[dict]:
+        return json.loads(self.get("/api/answers").split(b"\r\n\r\n", 1)[1])["answers"]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self.log.close()
 
 
 def main() -> None:

@@ -6,20 +6,16 @@ spends CPU on every word, so the server's CPU time shows whether abandoned work 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from kb.embedder import FakeEmbedder
 from kb.knowledge import KnowledgeBase
-from tests.conftest import ROOT, fake_client
-from tests.fake_server import obedient
+from tests.conftest import fake_client
+from tests.fake_server import Server, cpu_seconds, obedient
 from webapp import create_app, host_name
 from webapp.engines import Engines
 
@@ -146,58 +142,6 @@ def test_the_debugger_is_never_served(client):
 
 # The real server: 2 (abandoned work) and 4 (slow and idle connections).
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    def __init__(self, home: Path, **env: str) -> None:
-        self.port = free_port()
-        self.log = open(home.parent / f"probe-server-{self.port}.log", "w")
-        environ = dict(os.environ, **{f"EVENTKB_FAKE_{k.upper()}": str(v) for k, v in env.items()})
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fake_server", str(home), str(self.port)], cwd=ROOT, env=environ,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while self.get("/api/health", timeout=1)[:12] != b"HTTP/1.1 200":
-            assert self.proc.poll() is None and time.monotonic() < deadline, "the fake server did not start"
-            time.sleep(0.2)
-
-    def connect(self, timeout: float = 10) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-
-    def request(self, method: str, path: str, body: dict | None = None) -> bytes:
-        data = json.dumps(body).encode() if body is not None else b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
-        return head.encode() + data
-
-    def get(self, path: str, timeout: float = 10) -> bytes:
-        try:
-            with self.connect(timeout) as s:
-                s.sendall(self.request("GET", path))
-                out = b""
-                while chunk := s.recv(65536):
-                    out += chunk
-                return out
-        except OSError:
-            return b""
-
-    def answers(self) -> list[dict]:
-        return json.loads(self.get("/api/answers").split(b"\r\n\r\n", 1)[1])["answers"]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        self.log.close()
-
-
 @pytest.fixture
 def fresh_home(home, tmp_path):
     """The built knowledge base with an empty audit log of its own."""
@@ -246,22 +190,50 @@ def test_2_a_client_that_hangs_up_stops_the_model_within_a_second(server, path):
     assert server.get("/api/health")[:12] == b"HTTP/1.1 200"  # its place in the queue was given back
 
 
+def open_streams(server: Server, n: int) -> tuple[list[socket.socket], list[bytes]]:
+    """`n` streamed asks, each read up to its `retrieval` event or its refusal; the sockets and HTTP statuses."""
+    socks, statuses = [], []
+    for k in range(n):
+        sock = server.connect()
+        sock.sendall(server.request("POST", "/api/ask/stream", {"question": f"{QUESTION} ({k})"}))
+        seen = read_until(sock, b"\r\n\r\n")
+        statuses.append(seen[9:12])
+        if seen.startswith(b"HTTP/1.1 200") and b"event: retrieval" not in seen:
+            read_until(sock, b"event: retrieval")
+        socks.append(sock)
+    return socks, statuses
+
+
+def full_records(server: Server) -> list[dict]:
+    return [json.loads(server.get(f"/api/answers/{r['id']}").split(b"\r\n\r\n", 1)[1]) for r in server.answers()]
+
+
 @pytest.mark.slow
-def test_2_a_question_whose_client_left_while_it_waited_never_reaches_the_model(server):
-    first = server.connect()
-    first.sendall(server.request("POST", "/api/ask/stream", {"question": QUESTION}))
-    read_until(first, b"event: retrieval")
-    second = server.connect()
-    second.sendall(server.request("POST", "/api/ask/stream", {"question": "Qui a modéré le panel ?"}))
-    read_until(second, b"event: retrieval")  # it now waits for the model
-    second.close()
+def test_2_twenty_streamed_asks_closed_after_retrieval_leave_no_work_behind(server):
+    socks, statuses = open_streams(server, 20)
+    assert statuses.count(b"200") == 8 and statuses.count(b"503") == 12  # the queue holds 8
+    for sock in socks:
+        sock.close()
     time.sleep(1.0)
+    assert works(server, 2.0) < 0.3
+    records = full_records(server)
+    assert len(records) == 8 and all(r["cancelled"] for r in records)
+    # All closed at once, a waiting one may take the model a moment before the server has read its close: one word.
+    assert all(r["tokens"]["completion"] <= 1 for r in records if r["question"] != f"{QUESTION} (0)")
+    assert server.get("/api/health")[:12] == b"HTTP/1.1 200"
+
+
+@pytest.mark.slow
+def test_2_questions_whose_client_left_while_they_waited_never_reach_the_model(server):
+    (first, *waiting), _ = open_streams(server, 4)
+    for sock in waiting:
+        sock.close()
+    time.sleep(0.6)  # more than the 0.25 s a waiting question takes to look at its client
     first.close()
     time.sleep(1.0)
-    records = {r["question"]: r for r in server.answers()}
-    assert len(records) == 2 and all(r["cancelled"] for r in records.values())
-    waited = json.loads(server.get(f"/api/answers/{records['Qui a modéré le panel ?']['id']}").split(b"\r\n\r\n", 1)[1])
-    assert waited["tokens"] == {"prompt": 0, "completion": 0} and waited["raw_answer"] == ""
+    records = {r["question"]: r for r in full_records(server)}
+    assert len(records) == 4 and all(r["cancelled"] for r in records.values())
+    assert all(records[f"{QUESTION} ({k})"]["tokens"] == {"prompt": 0, "completion": 0} for k in (1, 2, 3))
 
 
 @pytest.mark.slow
