@@ -104,13 +104,15 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     proc = eventkb("serve", "--kb", str(home), "--port", str(port), "--model", "small", log=home.parent / f"server-{port}.log")
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/health")
             if conn.getresponse().status == 200:
                 return proc
         except OSError:
             time.sleep(0.3)
+        finally:
+            conn.close()
         assert proc.poll() is None, (home.parent / f"server-{port}.log").read_text()
     stop(proc, signal.SIGKILL)
     pytest.fail("the server did not start")
@@ -128,6 +130,7 @@ def test_a_server_killed_mid_answer_leaves_a_consistent_audit_log_and_restarts(h
         seen = b""
         while b"event: retrieval" not in seen:
             seen += response.read1(256)
+        response.close()
         conn.close()
     finally:
         stop(server, signal.SIGKILL)
