@@ -185,12 +185,10 @@ def _add(a: Energy, b: Energy) -> Energy:
     return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
 
 
-def checked_so_far(question: str, language: str, sources: list[Source], raw: str, final: bool) -> list[Sentence]:
-    """The supported sentences of the reply's complete sentences, when they already make a checked answer (else none):
-    what may be shown while the model still writes. The last piece is complete only once the reply is `final`."""
-    complete = split(raw)
-    if not final:
-        complete = complete[:-1]  # a sentence is complete once the next one has begun
+def checked_so_far(question: str, language: str, sources: list[Source], raw: str) -> list[Sentence]:
+    """The supported sentences among the complete ones of a reply still being written, when they already make a
+    checked answer (else none): what may be shown meanwhile. A sentence is complete once the next one has begun."""
+    complete = split(raw)[:-1]
     if not complete:
         return []
     sentences, reason, mode = settle(question, language, sources, " ".join(text + "".join(f" [{n}]" for n in claimed) for text, claimed in complete))
@@ -274,7 +272,7 @@ class Answerer:
                 now = len(split(run.raw))
                 if now - 1 > complete:  # one more sentence is complete: show it if the answer so far holds
                     complete = now - 1
-                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw, final=False))
+                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw))
         finally:
             close = getattr(pieces, "close", None)
             if close is not None:
