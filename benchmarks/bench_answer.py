@@ -66,7 +66,7 @@ def main() -> int:
         t = record["timings"]
         if record["tokens"]["completion"] > 1:
             gen_s = (t["total_ms"] - t["first_token_ms"]) / 1000
-            rows.append({"ttft": t["first_token_ms"] / 1000, "shown": t["first_shown_ms"] / 1000, "total": t["total_ms"] / 1000, "cpu": record["energy"]["cpu_seconds"],
+            rows.append({"ttft": t["first_token_ms"] / 1000, "shown": t["first_shown_ms"] / 1000, "early": t["total_ms"] - t["first_shown_ms"] > 100, "total": t["total_ms"] / 1000, "cpu": record["energy"]["cpu_seconds"],
                          "wh": record["energy"]["wh"], "tps": (record["tokens"]["completion"] - 1) / gen_s if gen_s > 0 else 0.0, "messages": sent[-1]})
     bare_tps = []
     for row in rows:
@@ -77,6 +77,7 @@ def main() -> int:
     for key, label in (("ttft", "time to first token (s)"), ("shown", "first checked sentence shown (s)"), ("total", "full answer (s)"), ("cpu", "CPU-seconds per answer"), ("wh", "Wh per answer"), ("tps", "generation tokens/s, pipeline")):
         values = [r[key] for r in rows]
         print(f"{label:32} median {statistics.median(values):8.4g}  p90 {percentile(values, 0.9):8.4g}")
+    print(f"answers whose first checked sentence was shown before the model finished: {sum(r['early'] for r in rows)}/{len(rows)}")
     print(f"{'generation tokens/s, bare':32} median {statistics.median(bare_tps):8.4g}  p90 {percentile(bare_tps, 0.9):8.4g}")
     print("per answer, tokens/s pipeline vs bare: " + ", ".join(f"{r['tps']:.1f}/{b:.1f}" for r, b in zip(rows, bare_tps)))
     print(f"pipeline / bare generation speed: {statistics.median([r['tps'] for r in rows]) / statistics.median(bare_tps):.3f}")

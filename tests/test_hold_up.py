@@ -130,6 +130,8 @@ def test_changing_the_knowledge_base_needs_the_token(hostile_home, tmp_path):
 def test_serving_beyond_loopback_needs_an_explicit_flag(capsys):
     assert main(["serve", "--host", "0.0.0.0"]) == 1
     assert "--public" in capsys.readouterr().err
+    assert main(["serve", "--host", "0.0.0.0", "--public"]) == 1  # and the names it will be opened by
+    assert "--allow-host NAME" in capsys.readouterr().err
 
 
 def test_a_full_disk_while_logging_loses_nothing_already_stored(hostile_home, tmp_path):
