@@ -81,13 +81,12 @@ def test_a_pdf_with_too_many_pages_is_refused(tmp_path):
         load_pdf(path)
 
 
-def test_a_page_with_too_much_text_is_refused(tmp_path, monkeypatch):
+def test_a_page_with_too_much_text_is_refused(monkeypatch, generated_report):
     from ingest import pdf
-    from tests.conftest import report
 
-    monkeypatch.setattr(pdf, "MAX_PAGE_CHARS", 500)
-    with pytest.raises(LoadError, match="characters of text, more than the limit of 500"):
-        load_pdf(report("luccioni2022.pdf"))
+    monkeypatch.setattr(pdf, "MAX_PAGE_CHARS", 50)
+    with pytest.raises(LoadError, match="characters of text, more than the limit of 50"):
+        load_pdf(generated_report)
 
 
 def test_html_from_documents_shows_as_text_everywhere(client):

@@ -76,11 +76,35 @@ def test_bad_pdfs_get_one_clear_reason(tmp_path, data, reason):
     assert "\n" not in str(info.value)
 
 
-def test_truncated_real_pdf_is_reported(tmp_path):
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_a_truncated_pdf_is_reported(tmp_path, generated_report, keep):
+    path = tmp_path / "truncated.pdf"
+    data = generated_report.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(LoadError, match="corrupt or truncated|no page has extractable text"):
+        load_pdf(path)
+
+
+def test_a_truncated_real_pdf_is_reported(tmp_path):
     path = tmp_path / "truncated.pdf"
     path.write_bytes(report("luccioni2022.pdf").read_bytes()[:20000])
     with pytest.raises(LoadError, match="corrupt or truncated|no page has extractable text"):
         load_pdf(path)
+
+
+def test_a_generated_report_loads_as_real_ones_do(generated_report):
+    """What the real reports test below, on a PDF the test writes: ligatures, math italics, hyphenation across lines,
+    running header and footer, a page without text, the outline, page and line numbers."""
+    doc = load_pdf(generated_report)
+    assert [p.number for p in doc.pages] == list(range(1, 8)) and doc.empty_pages == [5]
+    text = _text(doc)
+    assert not any(ch in text for ch in "ﬁﬂﬀﬃﬄ𝐶𝑂") and "efficient use of finite resources" in text and "flow" in text
+    assert "24,7 tonnes de CO2eq selon la méthode" in text and "consommation" in text
+    assert "du Royaume-\nUni" in text and "pages 3-\n5" in text  # a capital or a figure after the hyphen: kept
+    assert "RAPPORT 2019" not in text and "Septembre 2019" not in text
+    first = doc.pages[0].lines
+    assert first[0].number == 2 and first[0].text.startswith("Les émissions")  # line 1, the header, is gone
+    assert [(h.title, h.page) for h in doc.headings] == [("1 Introduction", 1), ("2 Method", 3)]
 
 
 def test_normalise_ligatures_spaces_and_math_italics():

@@ -10,7 +10,7 @@ import ingest.pipeline as pipeline
 from kb.embedder import FakeEmbedder
 from kb.errors import EventKBError
 from kb.knowledge import KnowledgeBase
-from tests.conftest import EVENT, report
+from tests.conftest import EVENT
 
 
 def run(paths, home):
@@ -51,25 +51,25 @@ def test_changed_source_rebuilds_with_the_same_ids_for_unchanged_passages(kb_env
     assert len(list((kb_env / "builds").iterdir())) == 1
 
 
-def test_a_bad_file_is_reported_and_the_others_are_ingested(kb_env, tmp_path):
+def test_a_bad_file_is_reported_and_the_others_are_ingested(kb_env, tmp_path, generated_report):
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"not a pdf")
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    result = run([EVENT, bad, empty, report("luccioni2022.pdf")], kb_env)
+    result = run([EVENT, bad, empty, generated_report], kb_env)
     assert result.status == "built" and result.documents == 2
     assert len(result.failures) == 2
     assert any("broken.pdf: this is not a PDF" in f for f in result.failures)
     assert any("empty.txt: the file is empty" in f for f in result.failures)
-    again = run([EVENT, bad, empty, report("luccioni2022.pdf")], kb_env)
+    again = run([EVENT, bad, empty, generated_report], kb_env)
     assert again.status == "unchanged" and len(again.failures) == 2
 
 
-def test_reports_are_matched_to_the_event_by_file_name(kb_env):
-    run([EVENT, report("luccioni2022.pdf")], kb_env)
+def test_reports_are_matched_to_the_event_by_file_name(kb_env, generated_report):
+    run([EVENT, generated_report], kb_env)
     kb = KnowledgeBase.open(kb_env)
     docs = {d["id"]: d for d in kb.documents()}
-    assert docs["bloom-carbon-2022"]["ingested"] and docs["bloom-carbon-2022"]["pages"] == 10
+    assert docs["bloom-carbon-2022"]["ingested"] and docs["bloom-carbon-2022"]["pages"] == 7
     assert all(p.speaker is None for p in kb.passages if p.document == "bloom-carbon-2022")
     targets = {r["url"]: r["target"] for r in kb.references()}
     assert targets["https://www.greenit.fr/wp-content/uploads/2019/10/2019-10-GREENIT-etude_EENM-rapport-accessible.VF_.pdf"] == "greenit-2019"
@@ -77,7 +77,7 @@ def test_reports_are_matched_to_the_event_by_file_name(kb_env):
     assert cited and all(kb.by_id[pid].document == "panel-summary" for pid in cited)
 
 
-def test_failed_build_leaves_the_previous_kb_usable(kb_env, tmp_path, monkeypatch):
+def test_failed_build_leaves_the_previous_kb_usable(kb_env, tmp_path, monkeypatch, generated_report):
     run([EVENT], kb_env)
     before = [h.passage.id for h in KnowledgeBase.open(kb_env).search("Baby shark", k=3)]
 
@@ -86,7 +86,7 @@ def test_failed_build_leaves_the_previous_kb_usable(kb_env, tmp_path, monkeypatc
 
     monkeypatch.setattr(pipeline.KeywordIndex, "build", explode)
     with pytest.raises(EventKBError, match="disk full .simulated.*previous knowledge base is unchanged"):
-        run([EVENT, report("luccioni2022.pdf")], kb_env)
+        run([EVENT, generated_report], kb_env)
     assert not list((kb_env / "builds").glob(".tmp-*"))
     kb = KnowledgeBase.open(kb_env)
     assert [h.passage.id for h in kb.search("Baby shark", k=3)] == before
