@@ -9,12 +9,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import re
-import shutil
-import sqlite3
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,15 +28,12 @@ from ingest.text import load_text
 from kb import store
 from kb.embedder import Embedder
 from kb.errors import EventKBError
-from kb.indexes import DenseIndex, KeywordIndex
+from kb.indexes import DenseIndex
 from kb.paths import BUNDLED_EVENT
 
 BUILD_FORMAT = 1
 SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "chunker": chunking.VERSION, "tokens": "fold+fr/en-snowball-v1"}
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".pdf": "pdf"}
-CURRENT = "current"
-BUILDS = "builds"
-MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -131,20 +124,6 @@ def build_key(event: Event | None, sources: list[Source], embedder_name: str) ->
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def current_build(home: Path) -> Path | None:
-    """The directory of the knowledge base in use, or None if there is none yet."""
-    link = home / CURRENT
-    if link.is_symlink() or link.is_dir():
-        target = link.resolve()
-        if (target / MANIFEST).is_file():
-            return target
-    return None
-
-
-def read_manifest(build: Path) -> dict:
-    return json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-
-
 def _load(source: Source) -> LoadedDocument:
     kind = SUFFIXES[source.path.suffix.lower()]
     try:
@@ -157,11 +136,11 @@ def _load(source: Source) -> LoadedDocument:
 
 def _cached_vectors(home: Path, embedder_name: str) -> dict[str, np.ndarray]:
     """Vectors of the current build keyed by embedded text, to avoid re-embedding unchanged passages."""
-    build = current_build(home)
+    build = store.current_build(home)
     if build is None:
         return {}
     try:
-        if read_manifest(build).get("embedder", {}).get("name") != embedder_name:
+        if store.read_manifest(build).get("embedder", {}).get("name") != embedder_name:
             return {}
         conn = store.open_readonly(build / store.DB_FILE)
         texts = [r[0] for r in conn.execute("SELECT embed_text FROM passages ORDER BY row")]
@@ -212,9 +191,9 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
     if not sources:
         raise EventKBError("Nothing to ingest: give an event folder or .txt, .md or .pdf files.")
     key = build_key(event, sources, embedder_name)
-    current = current_build(home)
+    current = store.current_build(home)
     if current is not None:
-        manifest = read_manifest(current)
+        manifest = store.read_manifest(current)
         if manifest.get("build_key") == key:
             old_failures = manifest.get("failures", [])
             for line in failures + old_failures:
@@ -281,109 +260,41 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
     timings["embed"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    builds = home / BUILDS
-    builds.mkdir(exist_ok=True)
-    for stale in builds.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
-    try:
-        _write_build(tmp, event, sources, loaded, chunks, refs, vectors)
-        manifest = {
-            "format": BUILD_FORMAT,
-            "build_key": key,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "event": event.to_json() if event else None,
-            "embedder": {"name": embedder_name, "dim": int(vectors.shape[1]) if len(vectors) else dim},
-            "settings": SETTINGS,
-            "sources": [{"path": str(s.path), "document": s.spec.id, "sha256": d.sha256} for s, d in loaded],
-            "failures": failures,
-            "empty_pages": empty_pages,
-            "counts": {"documents": len(loaded), "passages": len(chunks), "references": len(refs)},
-        }
-        _write_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
-        _fsync_dir(tmp)
-        final = builds / key[:16]
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
-        _swap_current(home, final)
-    except (OSError, sqlite3.Error) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise EventKBError(f"Writing the new build in {builds} failed ({exc}): check the free disk space; the previous knowledge base is unchanged.") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    for old in builds.iterdir():
-        if old != final and not old.name.startswith(".tmp-"):
-            shutil.rmtree(old, ignore_errors=True)
+    manifest = {
+        "format": BUILD_FORMAT,
+        "build_key": key,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "event": event.to_json() if event else None,
+        "embedder": {"name": embedder_name, "dim": int(vectors.shape[1]) if len(vectors) else dim},
+        "settings": SETTINGS,
+        "sources": [{"path": str(s.path), "document": s.spec.id, "sha256": d.sha256} for s, d in loaded],
+        "failures": failures,
+        "empty_pages": empty_pages,
+        "counts": {"documents": len(loaded), "passages": len(chunks), "references": len(refs)},
+    }
+    final = store.write_build(home, key[:16], _content(event, sources, loaded, chunks, refs, vectors), manifest)
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     return IngestResult("built", final, len(loaded), len(chunks), failures, empty_pages, timings)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(directory: Path, recursive: bool = True) -> None:
-    """Flush a directory (and, by default, everything under it) to disk."""
-    for path in [*(directory.rglob("*") if recursive else []), directory]:
-        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
-        fd = os.open(path, flags)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _swap_current(home: Path, target: Path) -> None:
-    """Point home/current at `target` in one atomic rename."""
-    link = home / CURRENT
-    tmp = home / f".{CURRENT}.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.path.relpath(target, home), tmp)
-    os.replace(tmp, link)
-    _fsync_dir(home, recursive=False)
-
-
-def _write_build(directory: Path, event, sources, loaded, chunks, refs, vectors) -> None:
-    conn = store.create(directory / store.DB_FILE)
-    with conn:
-        if event:
-            conn.execute("INSERT INTO meta VALUES ('event', ?)", (json.dumps(event.to_json(), ensure_ascii=False),))
-            conn.executemany(
-                "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
-                [(p.name, p.role, p.organisation, p.title, p.initials, json.dumps(list(p.aliases), ensure_ascii=False)) for p in event.people],
-            )
-        ingested = {s.spec.id: (s, d) for s, d in loaded}
-        specs = list(event.documents) if event else []
-        specs += [s.spec for s in sources if s.spec not in specs]
-        for spec in specs:
-            pair = ingested.get(spec.id)
-            doc = pair[1] if pair else None
-            conn.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    spec.id, spec.title, spec.kind, doc.format if doc else None, pair[0].path.name if pair else spec.file,
-                    doc.sha256 if doc else None, spec.url, spec.language,
-                    len(doc.pages) if doc and doc.format == "pdf" else None,
-                    json.dumps(doc.empty_pages if doc else []), 1 if doc else 0,
-                ),
-            )
-        conn.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(row, c.id, c.document, c.page, c.first_line, c.last_line, c.section, c.speaker, c.text, c.embed_text) for row, c in enumerate(chunks)],
-        )
-        by_url = {spec.url: spec.id for spec in specs if spec.url}
-        for url, document, page, line, cited in refs:
-            cur = conn.execute("INSERT INTO refs (url, document, page, line, target) VALUES (?, ?, ?, ?, ?)", (url, document, page, line, by_url.get(url)))
-            conn.executemany("INSERT INTO ref_passages VALUES (?, ?)", [(cur.lastrowid, pid) for pid in cited])
-    conn.close()
-    DenseIndex.build(vectors).save(directory)
-    KeywordIndex.build([c.embed_text for c in chunks]).save(directory)
+def _content(event, sources, loaded, chunks, refs, vectors) -> store.BuildContent:
+    """What the store writes for this build, as rows."""
+    people = [(p.name, p.role, p.organisation, p.title, p.initials, p.aliases) for p in event.people] if event else []
+    ingested = {s.spec.id: (s, d) for s, d in loaded}
+    specs = list(event.documents) if event else []
+    specs += [s.spec for s in sources if s.spec not in specs]
+    documents = []
+    for spec in specs:
+        pair = ingested.get(spec.id)
+        doc = pair[1] if pair else None
+        documents.append((
+            spec.id, spec.title, spec.kind, doc.format if doc else None, pair[0].path.name if pair else spec.file,
+            doc.sha256 if doc else None, spec.url, spec.language,
+            len(doc.pages) if doc and doc.format == "pdf" else None,
+            json.dumps(doc.empty_pages if doc else []), 1 if doc else 0,
+        ))
+    passages = [(c.id, c.document, c.page, c.first_line, c.last_line, c.section, c.speaker, c.text, c.embed_text) for c in chunks]
+    by_url = {spec.url: spec.id for spec in specs if spec.url}
+    references = [(url, document, page, line, by_url.get(url), cited) for url, document, page, line, cited in refs]
+    return store.BuildContent(event.to_json() if event else None, people, documents, passages, references, vectors)

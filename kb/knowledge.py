@@ -70,9 +70,7 @@ class KnowledgeBase:
     @classmethod
     def open(cls, home: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> "KnowledgeBase":
         """The current build of the KB home `home`, with a clear error if there is none."""
-        from ingest.pipeline import current_build
-
-        build = current_build(home)
+        build = store.current_build(home)
         if build is None:
             raise NoKnowledgeBase(f"No knowledge base in {home}: run `eventkb ingest` first.")
         return cls(build, embedder, embedder_spec)

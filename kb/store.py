@@ -1,16 +1,27 @@
-"""The knowledge base on disk: one SQLite file for documents, passages, people and references.
+"""The knowledge base on disk: its layout, its schema, its one writer and its readers.
 
-Ingest writes a store once into a fresh build directory; everything else opens it read-only.
+A home holds `builds/<name>/` (a SQLite file for documents, passages, people and references, the FAISS and BM25
+index files, a manifest of what built it) and `current`, a symlink to the build in use. `write_build` writes a
+new build beside the current one and swaps the link in one atomic rename at the very end, so a failed or
+interrupted build leaves the previous one untouched; everything else opens the current build read-only.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 FORMAT = 1
 DB_FILE = "kb.sqlite"
+CURRENT = "current"
+BUILDS = "builds"
+MANIFEST = "manifest.json"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -141,3 +152,109 @@ def references(conn: sqlite3.Connection) -> list[dict]:
         cited_by = [x[0] for x in conn.execute("SELECT passage FROM ref_passages WHERE ref = ? ORDER BY rowid", (r["id"],))]
         out.append({"url": r["url"], "document": r["document"], "page": r["page"], "line": r["line"], "target": r["target"], "cited_by": cited_by})
     return out
+
+
+def current_build(home: Path) -> Path | None:
+    """The directory of the knowledge base in use, or None if there is none yet."""
+    link = home / CURRENT
+    if link.is_symlink() or link.is_dir():
+        target = link.resolve()
+        if (target / MANIFEST).is_file():
+            return target
+    return None
+
+
+def read_manifest(build: Path) -> dict:
+    return json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+
+
+@dataclass
+class BuildContent:
+    """Everything one build holds, as rows of the schema above; passages are numbered in order (their index rows)."""
+
+    event: dict | None = None
+    people: list[tuple] = field(default_factory=list)  # name, role, organisation, title, initials, aliases
+    documents: list[tuple] = field(default_factory=list)  # the columns of `documents`
+    passages: list[tuple] = field(default_factory=list)  # id, document, page, line_start, line_end, section, speaker, text, embed_text
+    references: list[tuple] = field(default_factory=list)  # url, document, page, line, target document, ids of the citing passages
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+
+def write_build(home: Path, name: str, content: BuildContent, manifest: dict) -> Path:
+    """Write `content` as the build `name` of `home` with its `manifest`, make it current, remove older builds."""
+    from kb.errors import EventKBError
+
+    builds = home / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    for stale in builds.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    try:
+        _write_files(tmp, content)
+        _write_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        _fsync_dir(tmp)
+        final = builds / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        _swap_current(home, final)
+    except (OSError, sqlite3.Error) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise EventKBError(f"Writing the new build in {builds} failed ({exc}): check the free disk space; the previous knowledge base is unchanged.") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in builds.iterdir():
+        if old != final and not old.name.startswith(".tmp-"):
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_files(directory: Path, content: BuildContent) -> None:
+    from kb.indexes import DenseIndex, KeywordIndex
+
+    conn = create(directory / DB_FILE)
+    with conn:
+        if content.event is not None:
+            conn.execute("INSERT INTO meta VALUES ('event', ?)", (json.dumps(content.event, ensure_ascii=False),))
+        conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
+                         [(*row[:5], json.dumps(list(row[5]), ensure_ascii=False)) for row in content.people])
+        conn.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", content.documents)
+        conn.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(row, *p) for row, p in enumerate(content.passages)])
+        for url, document, page, line, target, cited in content.references:
+            cur = conn.execute("INSERT INTO refs (url, document, page, line, target) VALUES (?, ?, ?, ?, ?)", (url, document, page, line, target))
+            conn.executemany("INSERT INTO ref_passages VALUES (?, ?)", [(cur.lastrowid, pid) for pid in cited])
+    conn.close()
+    DenseIndex.build(content.vectors).save(directory)
+    KeywordIndex.build([p[8] for p in content.passages]).save(directory)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(directory: Path, recursive: bool = True) -> None:
+    """Flush a directory (and, by default, everything under it) to disk."""
+    for path in [*(directory.rglob("*") if recursive else []), directory]:
+        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+        fd = os.open(path, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _swap_current(home: Path, target: Path) -> None:
+    """Point home/current at `target` in one atomic rename."""
+    link = home / CURRENT
+    tmp = home / f".{CURRENT}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, home), tmp)
+    os.replace(tmp, link)
+    _fsync_dir(home, recursive=False)

@@ -9,6 +9,7 @@ import pytest
 import ingest.pipeline as pipeline
 from kb.embedder import FakeEmbedder
 from kb.errors import EventKBError
+from kb.indexes import KeywordIndex
 from kb.knowledge import KnowledgeBase
 from tests.conftest import EVENT
 
@@ -84,7 +85,7 @@ def test_failed_build_leaves_the_previous_kb_usable(kb_env, tmp_path, monkeypatc
     def explode(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(pipeline.KeywordIndex, "build", explode)
+    monkeypatch.setattr(KeywordIndex, "build", explode)
     with pytest.raises(EventKBError, match="disk full .simulated.*previous knowledge base is unchanged"):
         run([EVENT, generated_report], kb_env)
     assert not list((kb_env / "builds").glob(".tmp-*"))
