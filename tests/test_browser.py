@@ -34,7 +34,7 @@ def server(tmp_path_factory):
     port = free_port()
     env = dict(os.environ, EVENTKB_EMBEDDER="default", EVENTKB_HOME=str(home))
     log = open(home / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port), "--model", "small"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "eventkb.cli", "serve", "--port", str(port), "--model", "small"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from kb.cli import main
+from eventkb.cli import main
 from tests.conftest import EVENT
 
 PASSAGE_KEYS = {"id", "text", "document", "title", "page", "lines", "section", "speaker", "score"}

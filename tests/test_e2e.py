@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from eventkb.cli import main
 from ingest.pipeline import ingest
 from kb import models
-from kb.cli import main
 from kb.embedder import embedder_name, load_embedder
 from kb.evaluate import attribution, load_set, retrieval
 from kb.knowledge import KnowledgeBase

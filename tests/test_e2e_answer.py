@@ -8,10 +8,10 @@ import json
 
 import pytest
 
+from eventkb.cli import main
 from ingest.pipeline import ingest
 from kb import audit, models
 from kb.answer import Answerer
-from kb.cli import main
 from kb.embedder import embedder_name, load_embedder
 from kb.energy import choose_meter
 from kb.generator import load_generator

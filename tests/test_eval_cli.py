@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from eventkb.cli import main
 from ingest.pipeline import ingest
-from kb.cli import main
 from kb.embedder import embedder_name, load_embedder
 from kb.errors import EventKBError
 from kb.evaluate import ANSWER_SET, in_batch, load_set, subset

@@ -34,7 +34,7 @@ QUERIES = ["Baby shark vues", "consommation électrique des data centres", "limi
 
 def eventkb(*args: str, log: Path | None = None, embedder: str = "fake", **kwargs) -> subprocess.Popen:
     """A real eventkb process; a server logs to a file (a full pipe would stall it), the others to pipes."""
-    command = [sys.executable, "-m", "kb.cli", *args]
+    command = [sys.executable, "-m", "eventkb.cli", *args]
     env = dict(os.environ, EVENTKB_EMBEDDER=embedder)
     if log is None:
         return subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)

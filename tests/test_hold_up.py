@@ -7,13 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eventkb.cli import main
 from ingest.document import LoadError
 from ingest.pdf import load_pdf
 from ingest.pipeline import ingest
 from ingest.text import load_text
 from kb import audit
 from kb.answer import Answerer
-from kb.cli import main
 from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
