@@ -32,7 +32,7 @@ eval: setup
 	$(BIN)/python benchmarks/eval_retrieval.py
 
 eval-answers: setup
-	$(BIN)/eventkb ingest data/ailouvain-2024-03-18 ../shared/reports/*.pdf --kb var/eval-kb
+	$(BIN)/eventkb ingest --rebuild data/ailouvain-2024-03-18 ../shared/reports/*.pdf --kb var/eval-kb
 	$(BIN)/eventkb eval --kb var/eval-kb
 
 clean:

@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--n", type=int, default=12, help="answerable questions to time")
     args = parser.parse_args()
-    ingest([BUNDLED_EVENT, *sorted(args.reports.glob("*.pdf"))], args.kb, embedder_name(), load_embedder, log=lambda m: None)
+    ingest([BUNDLED_EVENT, *sorted(args.reports.glob("*.pdf"))], args.kb, embedder_name(), load_embedder, log=lambda m: None, rebuild=True)
     kb = KnowledgeBase.open(args.kb)
     generator = load_generator(args.model)
     answerer = Answerer(kb, generator, choose_meter())

@@ -111,7 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
     sources = [BUNDLED_EVENT / "panel-summary-2024-03-18.txt", *reports]
-    ingest([BUNDLED_EVENT, *reports], args.kb, embedder_name(), load_embedder, log=lambda m: None)
+    ingest([BUNDLED_EVENT, *reports], args.kb, embedder_name(), load_embedder, log=lambda m: None, rebuild=True)
     questions = subset(load_set(ANSWER_SET)["questions"], args.n)
 
     kb = KnowledgeBase.open(args.kb)

@@ -29,7 +29,7 @@ def main() -> int:
     reports = sorted(args.reports.glob("*.pdf"))
     if len(reports) < 4:
         sys.exit(f"error: the four reports are not in {args.reports}: pass --reports DIR.")
-    ingest([BUNDLED_EVENT, *reports], args.kb, embedder_name(), load_embedder, log=lambda m: None)
+    ingest([BUNDLED_EVENT, *reports], args.kb, embedder_name(), load_embedder, log=lambda m: None, rebuild=True)
     kb = KnowledgeBase.open(args.kb)
     data = load_set()
     scores = [retrieval(kb, data["questions"], mode) for mode in ("bm25", "dense", "hybrid")]

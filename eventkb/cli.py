@@ -15,7 +15,7 @@ from kb.errors import EventKBError
 from kb.paths import kb_home
 
 EXAMPLES = {
-    "ingest": "eventkb ingest                      # the bundled AILouvain event\n  eventkb ingest data/ailouvain-2024-03-18 ../shared/reports/*.pdf",
+    "ingest": "eventkb ingest                      # the bundled AILouvain event\n  eventkb ingest ../shared/reports/*.pdf   # adds the reports to it\n  eventkb ingest --rebuild FOLDER            # this event alone",
     "search": 'eventkb search "consommation électrique des data centres" --k 3',
     "quotes": 'eventkb quotes --speaker XM "limites planétaires"',
     "people": "eventkb people --json",
@@ -38,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
         return p
 
-    p = command("ingest", "Build the knowledge base from an event folder and/or .txt, .md and .pdf files.")
+    p = command("ingest", "Add an event folder and/or .txt, .md and .pdf files to the knowledge base (files of the same name are replaced).")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="event folder or file (default: the bundled event)")
+    p.add_argument("--rebuild", action="store_true", help="build the knowledge base from these paths alone, dropping what it held")
 
     p = command("search", "Search the passages with hybrid keyword and semantic search.")
     p.add_argument("query")
@@ -105,14 +106,17 @@ def run(args: argparse.Namespace) -> int:
         from ingest.pipeline import ingest
         from kb.embedder import embedder_name, load_embedder
 
-        result = ingest(args.paths, home, embedder_name(), load_embedder)
+        result = ingest(args.paths, home, embedder_name(), load_embedder, rebuild=args.rebuild)
         if args.json:
             print(json.dumps({"status": result.status, "build": str(result.build), "documents": result.documents, "passages": result.passages,
-                              "failures": result.failures, "empty_pages": result.empty_pages, "seconds": result.seconds}, ensure_ascii=False))
+                              "failures": result.failures, "empty_pages": result.empty_pages, "seconds": result.seconds, "kept": result.kept},
+                             ensure_ascii=False))
         elif result.status == "unchanged":
             print(f"Unchanged: {result.documents} documents, {result.passages} passages in {home}")
         else:
             print(f"Built {home}: {result.documents} documents, {result.passages} passages in {result.seconds.get('total', 0):.1f} s")
+        if result.kept and not args.json:
+            print(f"Kept from before: {', '.join(Path(k).name for k in result.kept)} (--rebuild builds from the given paths alone)")
         if result.failures:
             print(f"error: {len(result.failures)} file(s) could not be ingested (listed above); the others were.", file=sys.stderr)
             return 1

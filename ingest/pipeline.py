@@ -51,6 +51,7 @@ class IngestResult:
     failures: list[str] = field(default_factory=list)
     empty_pages: dict[str, list[int]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)  # inputs of the build before that this one still holds
 
 
 def _log(message: str) -> None:
@@ -71,7 +72,8 @@ def resolve_sources(paths: list[Path]) -> tuple[Event | None, list[Source], list
         if path.is_dir():
             if (path / EVENT_MANIFEST).is_file():
                 if event is not None:
-                    raise EventKBError(f"Two event folders given ({event.folder} and {path}): ingest one event per knowledge base.")
+                    raise EventKBError(f"Two event folders given ({event.folder} and {path}): a knowledge base holds one event; "
+                                      "add --rebuild to replace the one it holds, or --kb DIR to build another.")
                 event = load_event(path)
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and p.name != "README.md")
             if not found and event is None:
@@ -88,11 +90,15 @@ def resolve_sources(paths: list[Path]) -> tuple[Event | None, list[Source], list
     sources: list[Source] = []
     taken = {d.id for d in event.documents} if event else set()
     seen: set[Path] = set()
+    by_spec: dict[str, int] = {}
     for path in files:
         if path.resolve() in seen:
             continue
         seen.add(path.resolve())
         spec = event.document_for_file(path.name) if event else None
+        if spec is not None and spec.id in by_spec:  # a later file for one of the event's documents replaces it
+            sources[by_spec[spec.id]] = Source(path, spec)
+            continue
         if spec is None:
             base = _slug(path.stem)
             doc_id, n = base, 2
@@ -100,8 +106,25 @@ def resolve_sources(paths: list[Path]) -> tuple[Event | None, list[Source], list
                 doc_id, n = f"{base}-{n}", n + 1
             taken.add(doc_id)
             spec = DocumentSpec(doc_id, path.stem, path.name)
+        by_spec[spec.id] = len(sources)
         sources.append(Source(path, spec))
     return event, sources, failures
+
+
+def with_previous(paths: list[Path], previous: list[str]) -> tuple[list[Path], list[str]]:
+    """The inputs of an ingest into a knowledge base built before from `previous`: those, less the files the new
+    `paths` replace (same file name), then `paths`. Nothing is lost: a previous input that is gone is an error."""
+    given = [p.resolve() for p in paths]
+    names = {p.name for p in given if p.is_file()}
+    kept = []
+    for raw in previous:
+        old = Path(raw)
+        if old in given or (old.is_file() and old.name in names):
+            continue
+        if not old.exists():
+            raise EventKBError(f"{old} was ingested before and is no longer there: put it back, or rebuild without it with --rebuild.")
+        kept.append(old)
+    return kept + given, [str(p) for p in kept]
 
 
 def _file_sha256(path: Path) -> str:
@@ -111,9 +134,10 @@ def _file_sha256(path: Path) -> str:
         return "unreadable"
 
 
-def build_key(event: Event | None, sources: list[Source], embedder_name: str) -> str:
-    """A hash of everything a build depends on; equal keys mean an identical knowledge base."""
+def build_key(event: Event | None, sources: list[Source], embedder_name: str, inputs: list[str] = ()) -> str:
+    """A hash of everything a build depends on, and of the paths it came from; equal keys mean an identical knowledge base."""
     material = {
+        "inputs": sorted(set(inputs)),
         "format": BUILD_FORMAT,
         "store": store.FORMAT,
         "settings": SETTINGS,
@@ -170,27 +194,35 @@ def ingest(
     embedder_name: str,
     load_embedder: Callable[[], Embedder],
     log: Callable[[str], None] = _log,
+    rebuild: bool = False,
 ) -> IngestResult:
-    """Build the knowledge base for `paths` in `home`, or leave it as is when nothing changed."""
+    """Add `paths` (the bundled event when none) to the knowledge base in `home`, replacing the files of the same name;
+    with `rebuild`, build it from `paths` alone. Nothing changes when nothing did."""
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".ingest.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise EventKBError(f"Another ingest is running on {home}: wait for it to finish, then try again.") from None
-        return _ingest_locked(paths, home, embedder_name, load_embedder, log)
+        return _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild)
 
 
-def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResult:
+def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> IngestResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    paths = list(paths) or [BUNDLED_EVENT]
+    kept: list[str] = []
+    before = store.current_build(home)
+    if before is not None and not rebuild:
+        paths, kept = with_previous(paths, store.read_manifest(before).get("inputs", []))
+    inputs = [str(p.resolve()) for p in paths]
     try:
         event, sources, failures = resolve_sources(paths)
     except LoadError as exc:
         raise EventKBError(str(exc)) from None
     if not sources:
         raise EventKBError("Nothing to ingest: give an event folder or .txt, .md or .pdf files.")
-    key = build_key(event, sources, embedder_name)
+    key = build_key(event, sources, embedder_name, inputs)
     current = store.current_build(home)
     if current is not None:
         manifest = store.read_manifest(current)
@@ -198,7 +230,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
             old_failures = manifest.get("failures", [])
             for line in failures + old_failures:
                 log(f"error: {line}")
-            return IngestResult("unchanged", current, manifest["counts"]["documents"], manifest["counts"]["passages"], failures + old_failures)
+            return IngestResult("unchanged", current, manifest["counts"]["documents"], manifest["counts"]["passages"], failures + old_failures, kept=kept)
 
     # Load and structure every source; one bad file does not stop the others.
     people = event.people if event else []
@@ -267,6 +299,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
         "event": event.to_json() if event else None,
         "embedder": {"name": embedder_name, "dim": int(vectors.shape[1]) if len(vectors) else dim},
         "settings": SETTINGS,
+        "inputs": inputs,
         "sources": [{"path": str(s.path), "document": s.spec.id, "sha256": d.sha256} for s, d in loaded],
         "failures": failures,
         "empty_pages": empty_pages,
@@ -275,7 +308,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log) -> IngestResu
     final = store.write_build(home, key[:16], _content(event, sources, loaded, chunks, refs, vectors), manifest)
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
-    return IngestResult("built", final, len(loaded), len(chunks), failures, empty_pages, timings)
+    return IngestResult("built", final, len(loaded), len(chunks), failures, empty_pages, timings, kept)
 
 
 def _content(event, sources, loaded, chunks, refs, vectors) -> store.BuildContent:

@@ -14,8 +14,59 @@ from kb.knowledge import KnowledgeBase
 from tests.conftest import EVENT
 
 
-def run(paths, home):
-    return pipeline.ingest(paths, home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
+def run(paths, home, rebuild=False):
+    return pipeline.ingest(paths, home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None, rebuild=rebuild)
+
+
+def ingested(home) -> set[str]:
+    return {d["id"] for d in KnowledgeBase.open(home).documents() if d["ingested"]}
+
+
+def test_adding_a_document_keeps_what_was_ingested(kb_env, generated_report):
+    run([EVENT], kb_env)
+    added = run([generated_report], kb_env)
+    assert added.status == "built" and added.kept == [str(EVENT.resolve())]
+    assert ingested(kb_env) == {"panel-summary", "bloom-carbon-2022"}
+    assert run([], kb_env).status == "unchanged"  # the bundled event again: already there, with the report
+    assert run([generated_report], kb_env).status == "unchanged"
+
+
+def test_a_file_of_the_same_name_replaces_the_one_ingested(kb_env, tmp_path):
+    old, new = tmp_path / "a" / "notes.txt", tmp_path / "b" / "notes.txt"
+    for path, text in ((old, "Les anciennes notes parlent de lithium."), (new, "Les nouvelles notes parlent de cobalt.")):
+        path.parent.mkdir()
+        path.write_text(f"Notes\n\n{text}\n", encoding="utf-8")
+    run([EVENT, old], kb_env)
+    run([new], kb_env)
+    kb = KnowledgeBase.open(kb_env)
+    notes = " ".join(p.text for p in kb.passages if p.document == "notes")
+    assert "cobalt" in notes and "lithium" not in notes and ingested(kb_env) == {"panel-summary", "notes"}
+
+
+def test_rebuild_keeps_only_the_given_paths(kb_env, generated_report):
+    run([EVENT], kb_env)
+    assert run([generated_report], kb_env, rebuild=True).kept == []
+    assert ingested(kb_env) == {"luccioni2022"}  # no event: the report is a document of its own
+
+
+def test_a_previous_input_that_is_gone_stops_the_ingest_and_changes_nothing(kb_env, tmp_path, generated_report):
+    moved = tmp_path / "moved.pdf"
+    shutil.copy(generated_report, moved)
+    first = run([EVENT, moved], kb_env)
+    moved.unlink()
+    with pytest.raises(EventKBError, match="moved.pdf was ingested before and is no longer there: put it back, or rebuild"):
+        run([tmp_path / "other.txt"], kb_env)
+    assert pipeline.store.current_build(kb_env) == first.build
+
+
+def test_another_event_needs_rebuild(kb_env, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(EVENT, other)
+    run([EVENT], kb_env)
+    with pytest.raises(EventKBError, match="--rebuild to replace"):
+        run([other], kb_env)
+    rebuilt = run([other], kb_env, rebuild=True)
+    assert rebuilt.status == "built" and pipeline.store.read_manifest(rebuilt.build)["inputs"] == [str(other.resolve())]
 
 
 def test_bundled_event_builds(kb_env):
