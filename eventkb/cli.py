@@ -184,10 +184,22 @@ def _eval(args: argparse.Namespace, kb) -> int:
     c = result["counts"]
     print(f"{c['retrieval_questions']} retrieval and {c['answer_questions']} answer questions on {', '.join(c['ingested'])}"
           + (f" ({c['skipped_for_missing_documents']} skipped: their documents are not ingested)" if c["skipped_for_missing_documents"] else ""))
-    print(f"\n{'retrieval':10} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
-    for r in result["retrieval"]:
-        print(f"{r['mode']:10} {r['recall@1']:9.3f} {r['recall@5']:9.3f} {r['mrr']:6.3f}")
-    print(f"\nquote attribution precision: {result['quote_attribution_precision']:.3f}")
+    if result["retrieval"]:
+        print(f"\n{'retrieval':10} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
+        for r in result["retrieval"]:
+            print(f"{r['mode']:10} {r['recall@1']:9.3f} {r['recall@5']:9.3f} {r['mrr']:6.3f}")
+        print(f"\nquote attribution precision: {result['quote_attribution_precision']:.3f}")
+    if result.get("event"):
+        ev, q = result["event"], result["event"]["quote_scores"]
+        print(f"\nevent {ev['id']}, batch {ev['batch']}: quotes of {len(ev['quotes'])} people, {q['attributed_passages']} passages attributed, "
+              f"precision {q['precision']:.3f}, recall {q['recall']:.3f} of {q['required']} required")
+        for case in ev["quotes"]:
+            for text in case["missing"]:
+                print(f"  missing   {case['speaker']}: {text}")
+            for text in case["wrongly_attributed"]:
+                print(f"  wrong     {case['speaker']}: {text}")
+    if not result["speed"]["answers_with_generation"] and not c["answer_questions"]:
+        return 0
     print(f"\nanswers ({result['model']['name']}):")
     groups = {"all": result["answers"], "tuned on": result["answers_tuned_on"], "held out": result["answers_held_out"]}
     groups = {name: g for name, g in groups.items() if g}

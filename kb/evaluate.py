@@ -19,6 +19,7 @@ from kb.textnorm import fold
 
 EVAL_SET = Path(__file__).resolve().parent.parent / "eval" / "retrieval.toml"
 ANSWER_SET = Path(__file__).resolve().parent.parent / "eval" / "answers.toml"
+EVENT_SETS = Path(__file__).resolve().parent.parent / "eval" / "events"  # one file per event, named by its id
 
 
 def _norm(text: str) -> str:
@@ -78,8 +79,25 @@ def attribution(kb: KnowledgeBase, cases: list[dict]) -> list[dict]:
         texts = [_norm(h.passage.text) for h in hits]
         missing = [m for m in case["must"] if not any(_norm(m) in t for t in texts)]
         wrong = [m for m in case["must_not"] if any(_norm(m) in t for t in texts)]
-        results.append({"speaker": case["speaker"], "quotes": len(hits), "missing": missing, "wrongly_attributed": wrong})
+        results.append({"speaker": case["speaker"], "quotes": len(hits), "required": len(case["must"]), "missing": missing, "wrongly_attributed": wrong})
     return results
+
+
+def quote_scores(results: list[dict]) -> dict:
+    """Attribution precision (attributed passages that are not someone else's words) and recall (required passages
+    found), over the results of `attribution`."""
+    quotes = sum(c["quotes"] for c in results)
+    wrong = sum(len(c["wrongly_attributed"]) for c in results)
+    required = sum(c["required"] for c in results)
+    return {"attributed_passages": quotes, "precision": round(1 - wrong / max(1, quotes), 3),
+            "recall": round(1 - sum(len(c["missing"]) for c in results) / max(1, required), 3), "required": required}
+
+
+def event_set(kb: KnowledgeBase, folder: Path = EVENT_SETS) -> dict | None:
+    """The question set written for the event this KB holds (eval/events/<event id>.toml), if there is one."""
+    event_id = (kb.event or {}).get("id")
+    path = folder / f"{event_id}.toml"
+    return load_set(path) if event_id and path.is_file() else None
 
 
 def batch_of(question_id: str) -> str:
@@ -213,10 +231,15 @@ def evaluate(kb: KnowledgeBase, answerer, n: int | None = None, log: Callable[[s
     answer_questions = [q for q in in_batch(load_set(ANSWER_SET)["questions"], batch) if _usable(q, ingested)]
     skipped = len(retrieval_set["questions"]) - len(questions)
     questions, answer_questions = subset(questions, n), subset(answer_questions, n)
-    result: dict = {"retrieval": [retrieval(kb, questions, mode).to_json() for mode in ("bm25", "dense", "hybrid")],
-                    "quotes": attribution(kb, retrieval_set["quotes"])}
-    wrong = sum(len(c["wrongly_attributed"]) for c in result["quotes"])
-    result["quote_attribution_precision"] = round(1 - wrong / max(1, sum(c["quotes"] for c in result["quotes"])), 3)
+    bundled = bool(questions)  # the committed sets are the bundled event's; another event has its own file
+    answer_questions = answer_questions if bundled else []
+    result: dict = {"retrieval": [retrieval(kb, questions, mode).to_json() for mode in ("bm25", "dense", "hybrid")] if bundled else [],
+                    "quotes": attribution(kb, retrieval_set["quotes"]) if bundled else []}
+    result["quote_attribution_precision"] = quote_scores(result["quotes"])["precision"] if bundled else None
+    own = event_set(kb)
+    if own is not None:
+        cases = attribution(kb, own.get("quotes", []))
+        result["event"] = {"id": own["event"], "batch": own.get("batch"), "quotes": cases, "quote_scores": quote_scores(cases)}
     rows = []
     for q in answer_questions:
         row = score_answer(q, answerer.ask(q["question"]))
