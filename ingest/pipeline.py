@@ -23,6 +23,7 @@ from ingest.document import LoadedDocument, LoadError
 from ingest.event import MANIFEST as EVENT_MANIFEST
 from ingest.event import DocumentSpec, Event, load_event
 from ingest.pdf import load_pdf
+from ingest.structure import VERSION as structure_version
 from ingest.structure import analyse
 from ingest.text import load_text
 from kb import store
@@ -32,7 +33,8 @@ from kb.indexes import DenseIndex
 from kb.paths import BUNDLED_EVENT
 
 BUILD_FORMAT = 1
-SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "chunker": chunking.VERSION, "tokens": "fold+fr/en-snowball-v1"}
+SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "chunker": chunking.VERSION, "structure": structure_version,
+            "tokens": "fold+fr/en-snowball-v1"}
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".pdf": "pdf"}
 
 
@@ -255,6 +257,15 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
             refs.append((ref.url, source.spec.id, ref.page, ref.line, cited))
         doc_chunks = [c for group in block_chunks for c in group]
         chunks.extend(doc_chunks)
+        speakers: dict[str, int] = {}
+        for c in doc_chunks:
+            if c.speaker:
+                speakers[c.speaker] = speakers.get(c.speaker, 0) + 1
+        if speakers:
+            log(f"  speakers: {', '.join(f'{name} ({n})' for name, n in speakers.items())}")
+        if structure.unresolved:
+            log(f"  speaker labels that name no one of the event (their text stays unattributed): "
+                f"{', '.join(f'{label} ({n})' for label, n in structure.unresolved.items())}")
         loaded.append((source, doc))
         notes.extend(doc.notes)
         if doc.empty_pages:

@@ -14,6 +14,7 @@ from ingest.document import Heading, LoadedDocument, Line
 from ingest.event import Attribution, Person
 from kb.textnorm import fold
 
+VERSION = 2  # in every build key: a change to how structure is read rebuilds unchanged sources
 URL = re.compile(r"https?://[^\s<>\"“”«»]+")
 _URL_LINE = re.compile(r"^\s*https?://\S+\s*$")
 _BULLET = re.compile(r"^(?:[o•▪◦\-–—*]|\d+[.)])\s+")
@@ -22,6 +23,16 @@ _INITIALS = re.compile(r"^([A-Z]{2,3})\s*:\s*")
 _BYLINE = re.compile(r"^(propos[ée]|pr[ée]sent[ée]|r[ée]dig[ée]|written|proposed|prepared)\s+(par|by)\s", re.I)
 _RESPONDER = re.compile(r"(?:pos[ée]es?\s+[àa]|trait[ée]es?\s+par|answered\s+by|asked\s+to)\s+(.+)$", re.I)
 _PDF_HEADING = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S")
+# A speaker label opening a line, as transcripts write them: "Name:", "**Name :**", "NAME:", "Name (Org):",
+# "Jeff_Hammond:", with a timestamp before or after ("[00:12:03] Name:", "\\[04:00\\] Name:", "Name (00:12):").
+_STAMP = r"(?:\\?\[\s*\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*\\?\]|\(\s*\d{1,2}:\d{2}(?::\d{2})?\s*\)|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?)"
+_LABEL_WORD = r"[^\W\d_](?:[\w.'’-]*[^\W_])?"
+_LABEL = re.compile(
+    rf"^\s*(?:{_STAMP}\s*)?(?:\*\*|__|\*|_)?\s*(?:{_STAMP}\s*)?(?P<label>{_LABEL_WORD}(?:[ _]{_LABEL_WORD}){{0,3}})"
+    rf"\s*(?:\([^()]{{1,80}}\))?\s*(?:{_STAMP}\s*)?(?:\*\*|__|\*|_)?\s*:(?!//)"
+)
+_ATX_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+TRANSCRIPT_SHARE = 0.3  # labels open at least this share of a document's paragraphs: they are its structure
 # "»" is left out on purpose: a closing guillemet often ends a quote inside a running paragraph.
 _TERMINAL = (".", "!", "?", ")")
 _HEADING_MAX = 70
@@ -52,6 +63,17 @@ class Reference:
 class Structure:
     blocks: list[Block]
     references: list[Reference]
+    unresolved: dict[str, int] = field(default_factory=dict)  # speaker labels that name none of the people, with their count
+
+
+def turn_label(text: str) -> str | None:
+    """The speaker label a line opens with ("**Mélanie RAPHAËL :** Bonjour" gives "Mélanie RAPHAËL"), or None.
+    Every word of a label starts with a capital: "Practically speaking: ..." is prose."""
+    match = _LABEL.match(text)
+    if not match:
+        return None
+    label = match.group("label")
+    return label if all(word[0].isupper() for word in re.split(r"[ _]", label)) else None
 
 
 class NameMatcher:
@@ -95,6 +117,14 @@ class NameMatcher:
                 return name
         return None
 
+    def exact(self, label: str) -> str | None:
+        """The person a speaker label names in full: a name, an alias, a first or last name only they have, or their
+        initials ("Dom", "Jeff_Hammond", "Mélanie RAPHAËL", "XM")."""
+        if label in self.by_initials:
+            return self.by_initials[label]
+        key = " ".join(fold(label.replace("_", " ")).split())
+        return next((name for form, name in self.forms if form == key), None)
+
     def named(self, text: str) -> str | None:
         """The person a phrase names, by any of their forms ("Jules Delcon (Institut ...)")."""
         key = fold(text)
@@ -124,9 +154,28 @@ def _section_name(level1: str | None, level2: str | None) -> str | None:
     return level1 or level2
 
 
+def is_transcript(doc: LoadedDocument, names: NameMatcher) -> bool:
+    """True when speaker labels open a good share of the document's paragraphs, and at least two name its people:
+    then each turn runs from its label to the next, and nothing else decides who speaks."""
+    starts = labelled = resolved = 0
+    for page in doc.pages:
+        previous = ""
+        for line in page.lines:
+            text = line.text.strip()
+            if text and not previous:
+                starts += 1
+                label = turn_label(text)
+                labelled += label is not None
+                resolved += label is not None and names.exact(label) is not None
+            previous = text
+    return resolved >= 2 and labelled >= TRANSCRIPT_SHARE * starts
+
+
 def analyse(doc: LoadedDocument, people: list[Person], attributions: list[Attribution], detect_speakers: bool) -> Structure:
     """Split a document into blocks with sections and speakers, and collect its URLs."""
     names = NameMatcher(people)
+    transcript = detect_speakers and is_transcript(doc, names)
+    unresolved: dict[str, int] = {}
     blocks: list[Block] = []
     references: list[Reference] = []
     pending_refs: list[int] = []  # blocks since the last URL block
@@ -176,12 +225,25 @@ def analyse(doc: LoadedDocument, people: list[Person], attributions: list[Attrib
                 prev_text, prev_heading = text, False
                 continue
 
-            if detect_speakers and names.only_name(text):
+            if transcript:
+                label = turn_label(text)
+                if label is not None:  # a turn begins: its speaker, or nobody for a label that names no one ("Music")
+                    speaker, speaker_kind, in_question = names.exact(label), "turn", False
+                    if speaker is None:
+                        unresolved[label] = unresolved.get(label, 0) + 1
+                    emit(page.number, line)
+                    prev_text, prev_heading, last_url = text, False, False
+                    continue
+
+            if detect_speakers and not transcript and names.only_name(text):
                 continue  # a signature block: the manifest says whose text it closes
 
             # Headings.
             heading: tuple[int, str] | None = None
-            if use_outline:
+            atx = _ATX_HEADING.match(text) if doc.format == "text" else None
+            if atx:  # a markdown heading: "#" is a section, "##" and deeper its parts
+                heading = (1 if len(atx.group(1)) == 1 else 2, atx.group(2).strip(" #"))
+            elif use_outline:
                 h = outline.get((page.number, line.number))
                 if h:
                     heading = (1 if h.level == 1 else 2, h.title)
@@ -239,7 +301,9 @@ def analyse(doc: LoadedDocument, people: list[Person], attributions: list[Attrib
                 pending_refs.clear()
                 continue
 
-            if detect_speakers:
+            if transcript:
+                emit(page.number, line)  # a turn runs on to the next label or heading
+            elif detect_speakers:
                 initials = _INITIALS.match(text)
                 body_start = prev_heading or _ends_paragraph(prev_text or "") or last_url or bool(_BULLET.match(text))
                 if initials and initials.group(1) in names.by_initials:
@@ -264,7 +328,7 @@ def analyse(doc: LoadedDocument, people: list[Person], attributions: list[Attrib
     blocks, moved = _apply_attributions(blocks, attributions)
     for ref in references:
         ref.cites = sorted({new for old in ref.cites for new in moved[old]})
-    return Structure(blocks, references)
+    return Structure(blocks, references, unresolved)
 
 
 def _apply_attributions(blocks: list[Block], attributions: list[Attribution]) -> tuple[list[Block], list[list[int]]]:

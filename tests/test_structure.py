@@ -126,3 +126,63 @@ def test_an_abbreviated_title_after_a_bracket_ends_no_sentence(summary):
     assert [text[a:b] for a, b in _sentence_spans(text)][0].endswith("pourra revenir.")
     passages = [c.text for block in summary.blocks for c in chunk_block(block, "panel-summary", "T")]
     assert any("(Mr." in p and "Dupont dont l'assurance" in p for p in passages)  # one passage, as the summary writes it
+
+
+PANEL = [Person("Sameer Patel", aliases=("Sam",)), Person("Jane Doe", initials="JD"), Person("Jeff Hammond")]
+
+
+def turns(tmp_path: Path, text: str, people=PANEL) -> tuple[dict[int, str | None], dict[str, int]]:
+    path = tmp_path / "transcript.md"
+    path.write_text(text, encoding="utf-8")
+    structure = analyse(load_text(path), people, [], detect_speakers=True)
+    return {ln.number: b.speaker for b in structure.blocks for ln in b.lines}, structure.unresolved
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Jane Doe:", "Sameer Patel:"),
+    ("**Jane Doe:**", "**Sameer Patel:**"),
+    ("**Jane DOE :**", "**Sameer PATEL :**"),
+    ("JANE DOE:", "SAMEER PATEL:"),
+    ("Jane Doe (Acme):", "Sameer Patel (Initech):"),
+    ("[00:12:03] Jane Doe:", "[00:13:40] Sameer Patel:"),
+    ("\\[04:00\\] Jane Doe:", "\\[05:10\\] Sameer Patel:"),
+    ("Jane Doe [00:12:03]:", "Sameer Patel [00:13:40]:"),
+    ("JD:", "Sam:"),
+    ("Jane:", "Sameer:"),
+])
+def test_speaker_labels_as_transcripts_write_them(tmp_path, first, second):
+    by_line, unresolved = turns(tmp_path, f"{first} Welcome to the panel.\n\n{second} Thank you, Jane.\n\n{first} Sameer, how has the team grown?\n\n"
+                                          f"{second} It doubled.\n\nIt doubled again last year.\n")
+    assert by_line == {1: "Jane Doe", 3: "Sameer Patel", 5: "Jane Doe", 7: "Sameer Patel", 9: "Sameer Patel"}, (first, by_line)
+    assert unresolved == {}
+
+
+def test_a_line_that_addresses_someone_belongs_to_whoever_says_it(tmp_path):
+    by_line, _ = turns(tmp_path, "Jane Doe: Hello.\n\nSameer Patel: Hi.\n\nJane Doe: Welcome.\n\nSameer, how has the team grown?\n\nSameer Patel: Fast.\n")
+    assert by_line[7] == "Jane Doe"
+
+
+def test_labels_that_name_no_one_are_not_people_and_end_the_turn(tmp_path):
+    by_line, unresolved = turns(tmp_path, "Music: [intro]\n\nJane Doe: Welcome.\n\nSameer Patel: Thanks.\n\nBreak: ten minutes.\n\n"
+                                          "We are back after the break.\n\nJeff_Hammond: A question.\n\nOutro: see you.\n\nJohn Smith: I was not announced.\n")
+    assert by_line == {1: None, 3: "Jane Doe", 5: "Sameer Patel", 7: None, 9: None, 11: "Jeff Hammond", 13: None, 15: None}
+    assert unresolved == {"Music": 1, "Break": 1, "Outro": 1, "John Smith": 1}  # a wrong speaker is worse than none
+
+
+def test_markdown_headings_are_sections(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# The event\n\nIntro text.\n\n## First session\n\nText of the session.\n\n### Comments on chat\n\nA comment.\n", encoding="utf-8")
+    structure = analyse(load_text(path), [], [], detect_speakers=True)
+    sections = {ln.number: b.section for b in structure.blocks for ln in b.lines}
+    assert sections == {3: "The event", 7: "The event › First session", 11: "The event › Comments on chat"}
+
+
+def test_a_heading_ends_a_turn(tmp_path):
+    by_line, _ = turns(tmp_path, "Jane Doe: Welcome.\n\nSameer Patel: Thanks.\n\n## Comments on chat\n\nNothing was said here by anyone.\n\nJane Doe: Bye.\n")
+    assert by_line[1] == "Jane Doe" and by_line[3] == "Sameer Patel" and by_line[7] is None and by_line[9] == "Jane Doe"
+
+
+def test_a_few_labels_in_prose_leave_it_to_the_prose_rules(tmp_path):
+    prose = "".join(f"Paragraph {n} of the summary, which names nobody at its start.\n\n" for n in range(10))
+    by_line, unresolved = turns(tmp_path, prose + "JD : Une réponse écrite.\n\nNote: a remark of the editor.\n")
+    assert by_line[21] == by_line[23] == "Jane Doe" and unresolved == {}  # initials run on as they always did: no transcript here
