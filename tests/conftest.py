@@ -12,6 +12,8 @@ SUMMARY = EVENT / "panel-summary-2024-03-18.txt"
 # The real reports the panel cites: their licences keep them out of the repository. CI has them (and sets
 # EVENTKB_REQUIRE_REPORTS, so that a test never skips there); a fresh clone skips the tests that need them.
 REPORTS = Path(os.environ.get("EVENTKB_REPORTS") or ROOT.parent / "shared" / "reports")
+# Real public events of other shapes and languages (../shared/events), under the same rule.
+EVENTS = Path(os.environ.get("EVENTKB_EVENTS") or ROOT.parent / "shared" / "events")
 
 
 @pytest.fixture(autouse=True)
@@ -22,15 +24,27 @@ def kb_env(tmp_path, monkeypatch):
     return tmp_path / "kb"
 
 
+def _absent(message: str) -> None:
+    """Skip the test, or fail it where the shared material is required (CI sets EVENTKB_REQUIRE_REPORTS)."""
+    if os.environ.get("EVENTKB_REQUIRE_REPORTS"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def report(name: str) -> Path:
     """A real report from $EVENTKB_REPORTS (../shared/reports by default): skips the test when it is missing, or
     fails it when EVENTKB_REQUIRE_REPORTS is set."""
     path = REPORTS / name
     if not path.is_file():
-        message = f"{name} is not in {REPORTS}: set EVENTKB_REPORTS to a folder holding the panel's cited reports to run this test"
-        if os.environ.get("EVENTKB_REQUIRE_REPORTS"):
-            pytest.fail(message)
-        pytest.skip(message)
+        _absent(f"{name} is not in {REPORTS}: set EVENTKB_REPORTS to a folder holding the panel's cited reports to run this test")
+    return path
+
+
+def shared_event(name: str) -> Path:
+    """A real event folder from $EVENTKB_EVENTS (../shared/events by default), under the same rule as `report`."""
+    path = EVENTS / name
+    if not (path / "event.toml").is_file():
+        _absent(f"{name} is not in {EVENTS}: set EVENTKB_EVENTS to a folder holding the shared events to run this test")
     return path
 
 

@@ -1,0 +1,41 @@
+"""End to end on real events the engine was not built for (../shared/events): the default embedder, their own
+speaker labels and manifests, and the quote sets written for them (eval/events/). Never skipped in CI."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb.embedder import embedder_name, load_embedder
+from kb.evaluate import attribution, event_set, quote_scores
+from kb.knowledge import KnowledgeBase
+from tests.conftest import shared_event
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = {  # event folder: a question and words of the passage that answers it
+    "w3c-webml-workshop-2020-09-16": ("Was WebAssembly abused for mining?", "bitcoin mining"),
+    "minumechos-s2e5-diploia": ("Qu'est-ce qu'une information en diffusion restreinte ?", "diffusion restreinte"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(EVENTS))
+def event_kb(request, tmp_path_factory):
+    home = tmp_path_factory.mktemp("kb-" + request.param)
+    ingest([shared_event(request.param)], home, embedder_name("default"), lambda: load_embedder("default"), log=lambda m: None)
+    return request.param, KnowledgeBase.open(home, embedder=load_embedder("default"))
+
+
+def test_quotes_of_each_person_are_theirs_and_found(event_kb):
+    name, kb = event_kb
+    own = event_set(kb)
+    assert own is not None and own["event"] == name
+    scores = quote_scores(attribution(kb, own["quotes"]))
+    assert scores["precision"] == 1.0 and scores["recall"] >= 0.9, scores
+
+
+def test_search_finds_the_passage_and_names_its_speaker(event_kb):
+    name, kb = event_kb
+    question, words = EVENTS[name]
+    hits = kb.search(question, k=5)
+    assert any(words in " ".join(h.passage.text.lower().split()) for h in hits), [h.passage.text[:80] for h in hits]
+    assert any(h.passage.speaker for h in hits)
