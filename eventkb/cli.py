@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace, kb) -> int:
-    from kb.answer import Answerer
+    from kb.answer import Answerer, warm_up_question
     from kb.energy import choose_meter
     from kb.evaluate import ANSWER_SET, evaluate, in_batch, load_set
     from kb.generator import load_generator
@@ -176,7 +176,7 @@ def _eval(args: argparse.Namespace, kb) -> int:
     in_batch(load_set(ANSWER_SET)["questions"], args.batch)  # an unknown batch fails before the model loads
     answerer = Answerer(kb, load_generator(args.model), choose_meter())
     kb.search("warm up", k=1)
-    answerer.ask("Qui a modéré le panel ?")  # the constant prompt prefix is then cached, as in a running server
+    answerer.ask(warm_up_question(kb.event))  # the constant prompt prefix is then cached, as in a running server
     result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr), batch=args.batch)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -217,6 +217,7 @@ def _eval(args: argparse.Namespace, kb) -> int:
 def _serve(args: argparse.Namespace, home: Path) -> int:
     import ipaddress
 
+    from kb.answer import warm_up_question
     from webapp import LOOPBACK_NAMES, create_app
     from webapp.serve import serve
 
@@ -238,7 +239,7 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).
     print("Loading the knowledge base and the models ...", flush=True)
     engines.kb.search("warm up", k=1)
-    engines.answerer(logged=False).ask("Qui a modéré le panel ?")
+    engines.answerer(logged=False).ask(warm_up_question(engines.kb.event))
     print(f"eventkb is serving {home} at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
     serve(app, args.host, args.port)
     return 0

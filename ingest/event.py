@@ -50,6 +50,7 @@ class Event:
     organiser: str = ""
     place: str = ""
     language: str = ""
+    examples: tuple[str, ...] = ()  # questions the web page offers as examples, in the event's languages
     folder: Path | None = None
     manifest_sha256: str = ""
     people: list[Person] = field(default_factory=list)
@@ -61,7 +62,7 @@ class Event:
         return next((d for d in self.documents if d.file and d.file == name), None)
 
     def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in ("id", "title", "date", "organiser", "place", "language")}
+        return {**{k: getattr(self, k) for k in ("id", "title", "date", "organiser", "place", "language")}, "examples": list(self.examples)}
 
 
 def load_event(folder: Path) -> Event:
@@ -96,6 +97,7 @@ def load_event(folder: Path) -> Event:
             organiser=data.get("organiser", ""),
             place=data.get("place", ""),
             language=data.get("language", ""),
+            examples=tuple(str(q) for q in data.get("examples", ())),
             folder=folder,
             manifest_sha256=hashlib.sha256(raw).hexdigest(),
             people=people,

@@ -33,14 +33,33 @@ MAX_TOKENS = 120  # one or two sentences
 MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 
-# Constant, so that llama.cpp reuses its evaluated prefix from one question to the next.
-SYSTEM = (
-    "You answer questions about a panel on generative AI and the environment (AILouvain, 18 March 2024). "
-    "Each question comes with numbered sources. Give the answer the sources contain, in one or two short sentences, "
-    "in the language the question asks for, ending each sentence with its source number like [1]. "
-    "Copy figures, units and names exactly as the source writes them. "
-    f"Reply {REFUSAL} only when no source gives the answer."
-)
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+def system_prompt(event: dict | None) -> str:
+    """The system prompt for the questions on one event: constant for a knowledge base, so that llama.cpp reuses its
+    evaluated prefix from one question to the next. What it says of the event comes from the event's manifest."""
+    about = "an event's documents"
+    if event and event.get("title"):
+        day = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", event.get("date") or "")
+        when = f"{int(day[3])} {_MONTHS[int(day[2]) - 1]} {day[1]}" if day else event.get("date") or ""
+        context = ", ".join(x for x in (event.get("organiser"), when) if x)
+        about = f"the event \"{event['title']}\"" + (f" ({context})" if context else "")
+    return (
+        f"You answer questions about {about}. "
+        "Each question comes with numbered sources. Give the answer the sources contain, in one or two short sentences, "
+        "in the language the question asks for, ending each sentence with its source number like [1]. "
+        "Copy figures, units and names exactly as the source writes them. "
+        f"Reply {REFUSAL} only when no source gives the answer."
+    )
+
+
+def warm_up_question(event: dict | None) -> str:
+    """A question to answer once, unlogged, before the first user's: the event's first example, else its title."""
+    examples = (event or {}).get("examples") or []
+    return examples[0] if examples else f"What is {(event or {}).get('title') or 'this event'} about?"
+
+
 ABSTAIN = {
     "fr": "Les sources de l'événement ne répondent pas à cette question.",
     "en": "The event's sources do not answer this question.",
@@ -73,11 +92,11 @@ def validate(question: object) -> str:
     return cleaned
 
 
-def messages_for(question: str, language: str, sources: list[Source]) -> list[dict]:
-    """The chat messages: the constant system prompt, then the sources and the question."""
+def messages_for(question: str, language: str, sources: list[Source], system: str = system_prompt(None)) -> list[dict]:
+    """The chat messages: the event's constant system prompt, then the sources and the question."""
     lines = "\n".join(s.prompt_line() for s in sources)
     user = f"Sources:\n{lines}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def gather(kb: KnowledgeBase, question: str) -> tuple[list[Hit], float, list[Source]]:
@@ -176,7 +195,7 @@ def settle(question: str, language: str, sources: list[Source], raw: str) -> tup
             reason = f"the passages behind the answer do not mention {', '.join(missing)}"
     unit = asked_unit(question)
     if reason is None and unit is not None and not any(unit.search(s.text) for s in sentences if s.supported):
-        # "What is AILouvain's budget?" answered in TWh, "how much CO2" answered in kWh: not what was asked.
+        # "What is the organiser's budget?" answered in TWh, "how much CO2" answered in kWh: not what was asked.
         reason = "the answer gives no figure of the kind the question asks for"
     return sentences, reason, "abstained" if reason is not None else mode
 
@@ -259,7 +278,7 @@ class Answerer:
     def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
         read = self.meter.start()
         g0 = time.perf_counter()
-        pieces = self.generator.stream(messages_for(run.question, run.language, run.sources), MAX_TOKENS, run.usage)
+        pieces = self.generator.stream(messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event)), MAX_TOKENS, run.usage)
         try:
             complete = 0
             for piece in pieces:

@@ -32,8 +32,8 @@ KNOWN_TDP = {
 }
 
 REFERENCES = [
-    ("ChatGPT request", 2.9, "IEA, Electricity 2024 (the figure the panel quotes)"),
-    ("Web search (Google)", 0.3, "IEA, Electricity 2024 (the figure the panel quotes)"),
+    ("ChatGPT request", 2.9, "IEA, Electricity 2024"),
+    ("Web search (Google)", 0.3, "IEA, Electricity 2024"),
     ("Median Gemini text prompt", 0.24, "Google, Measuring the environmental impact of AI inference (2025)"),
     ("GPT-4o query", 0.3, "Epoch AI, How much energy does ChatGPT use? (2025)"),
 ]

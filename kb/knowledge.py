@@ -159,7 +159,7 @@ class KnowledgeBase:
         return {name: [row for row, text in folded if pattern.search(text)] for name, pattern in patterns.items()}
 
     def introductions(self, query: str, rows: set[int] | None = None) -> list[int]:
-        """For a question on someone's role ("Which company does Xavier Marichal work for?"), the passages that
+        """For a question on someone's role ("Which company does Jane Doe work for?"), the passages that
         introduce the people it names, in document order; otherwise none."""
         if not asks_role(query):
             return []

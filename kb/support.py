@@ -97,7 +97,7 @@ def _opens(text: str, at: int) -> bool:
 
 
 def _as_name(word: str) -> str:
-    """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "I-Care's" gives "I-Care", "L'Europe"
+    """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "Acme-Corp's" gives "Acme-Corp", "L'Europe"
     gives "Europe", "GPT-4" stays whole."""
     kept = []
     word = re.sub(r"^(?:[LlDdJjNnSsCc]|[Qq]u)['’]", "", re.sub(r"['’]s$", "", word))  # "L'Europe", "BLOOM's"
@@ -337,7 +337,7 @@ def restore_numbers(text: str, source: Source) -> str:
 
 
 def subjects(question: str) -> list[str]:
-    """The names a question asks about ("GPT-4", "I-Care", "BLOOM"), leaving out the source it attributes to
+    """The names a question asks about ("GPT-4", "Acme-Corp", "BLOOM"), leaving out the source it attributes to
     ("selon l'AIE", "according to GreenIT.fr")."""
     return names(_ATTRIBUTION.sub(" ", question))
 
@@ -415,7 +415,7 @@ def _vocabulary(text: str) -> set[str]:
 
 def repeats(question: str, text: str) -> bool:
     """True when `text` says nothing the question does not: every number and content word of it (or a glossary
-    equivalent) is the question's, and it says neither yes nor no ("I-Care a utilisé ChatGPT pour son plan commercial")."""
+    equivalent) is the question's, and it says neither yes nor no ("Acme a utilisé ChatGPT pour son plan commercial")."""
     if set(words(text)) & _YES_NO:
         return False
     asked_numbers = numbers(question)

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb import audit
-from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, Answerer, BusyError, compose, validate
+from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, Answerer, BusyError, compose, system_prompt, validate, warm_up_question
 from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
@@ -369,3 +369,12 @@ def test_when_no_passage_found_names_the_subject_asked_about_those_that_do_are_s
     kb = ListSearch([*others, mistral])  # no name asked: one search
     gather(kb, "Combien d'électricité consomment les data centres ?")
     assert kb.searches == [None]
+
+
+def test_the_prompt_and_warm_up_come_from_the_event(kb):
+    prompt = system_prompt(kb.event)
+    assert prompt.startswith(f'You answer questions about the event "{kb.event["title"]}" (AILouvain, 18 March 2024). ')
+    assert system_prompt(None).startswith("You answer questions about an event's documents. ")
+    other = {"title": "Web & ML workshop", "date": "2020-09-16", "organiser": "W3C"}
+    assert "Web & ML workshop" in system_prompt(other) and "AILouvain" not in system_prompt(other)
+    assert warm_up_question(kb.event) == kb.event["examples"][0] and "Web & ML" in warm_up_question(other)

@@ -204,3 +204,13 @@ def test_each_request_closes_its_audit_connection_and_its_queue_place(client, en
         engines.queue.acquire(blocking=False) or pytest.fail("a queue place leaked")
     for _ in range(2):
         engines.queue.release()
+
+
+def test_the_chat_page_takes_its_title_and_example_from_the_event(client, engines):
+    event = engines.kb.event
+    french = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    english = client.get("/?lang=en").get_data(as_text=True)
+    title = event["title"].replace("'", "&#39;")
+    assert f"<h1>{title}</h1>" in french and f"<title>{title} · eventkb</title>" in english
+    assert 'placeholder="Combien d&#39;énergie consomme une requête ChatGPT ?"' in french
+    assert 'placeholder="How much energy does a ChatGPT request use?"' in english

@@ -6,15 +6,15 @@ from flask import request
 LANGUAGES = ("fr", "en")
 
 WORDS: dict[str, dict[str, str]] = {
-    "title": {"fr": "Panel IA générative et environnement", "en": "Panel on generative AI and the environment"},
+    "title": {"fr": "Questions sur l'événement", "en": "Questions about the event"},
     "nav_chat": {"fr": "Questions", "en": "Ask"},
     "nav_quotes": {"fr": "Citations", "en": "Quotes"},
     "nav_audit": {"fr": "Audit", "en": "Audit"},
     "nav_energy": {"fr": "Énergie", "en": "Energy"},
     "nav_event": {"fr": "L'événement", "en": "The event"},
     "switch": {"fr": "English", "en": "Français"},
-    "ask_label": {"fr": "Votre question sur le panel", "en": "Your question about the panel"},
-    "ask_placeholder": {"fr": "Combien d'énergie consomme une requête ChatGPT ?", "en": "How much energy does a ChatGPT request use?"},
+    "ask_label": {"fr": "Votre question sur l'événement", "en": "Your question about the event"},
+    "ask_placeholder": {"fr": "Posez une question sur ce qui a été dit", "en": "Ask about what was said"},
     "ask_button": {"fr": "Demander", "en": "Ask"},
     "thinking": {"fr": "Recherche dans les sources…", "en": "Searching the sources…"},
     "checking": {"fr": "Rédaction et vérification de la réponse…", "en": "Writing and checking the answer…"},
@@ -27,7 +27,7 @@ WORDS: dict[str, dict[str, str]] = {
     "energy_line": {"fr": "Énergie", "en": "Energy"},
     "vs_chatgpt": {"fr": "fois moins qu'une requête ChatGPT (2,9 Wh, AIE 2024)", "en": "times less than a ChatGPT request (2.9 Wh, IEA 2024)"},
     "audit_entry": {"fr": "Voir dans l'audit", "en": "See in the audit"},
-    "quotes_title": {"fr": "Ce qu'a dit chaque panéliste", "en": "What each panelist said"},
+    "quotes_title": {"fr": "Ce qu'a dit chaque intervenant", "en": "What each speaker said"},
     "speaker": {"fr": "Personne", "en": "Person"},
     "filter": {"fr": "Filtrer par mots", "en": "Filter by words"},
     "show": {"fr": "Afficher", "en": "Show"},

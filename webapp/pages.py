@@ -18,7 +18,25 @@ bp = Blueprint("pages", __name__)
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr", "here": _here()}
+    event = _event()
+    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr", "here": _here(),
+            "event_title": event.get("title") or t("title"), "example": _example(event, language()) or t("ask_placeholder")}
+
+
+def _event() -> dict:
+    """The event the knowledge base holds, as its manifest describes it ({} when there is none yet)."""
+    try:
+        return engines().kb.event or {}
+    except EventKBError:
+        return {}
+
+
+def _example(event: dict, lang: str) -> str | None:
+    """The manifest's example question in the page's language, else its first one."""
+    from kb.language import detect
+
+    examples = event.get("examples") or []
+    return next((q for q in examples if detect(q, default="") == lang), examples[0] if examples else None)
 
 
 def _here() -> str:
