@@ -23,6 +23,7 @@ from ingest.document import LoadedDocument, LoadError
 from ingest.event import MANIFEST as EVENT_MANIFEST
 from ingest.event import DocumentSpec, Event, load_event
 from ingest.pdf import load_pdf
+from ingest.people import label_people
 from ingest.structure import VERSION as structure_version
 from ingest.structure import analyse
 from ingest.text import load_text
@@ -235,20 +236,25 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
             return IngestResult("unchanged", current, manifest["counts"]["documents"], manifest["counts"]["passages"], failures + old_failures, kept=kept)
 
     # Load and structure every source; one bad file does not stop the others.
-    people = event.people if event else []
+    read: list[tuple[Source, LoadedDocument]] = []
+    for source in sources:
+        log(f"Reading {source.path.name}")
+        try:
+            read.append((source, _load(source)))
+        except LoadError as exc:
+            failures.append(str(exc))
+            log(f"error: {exc}")
+    people = event.people if event and event.people else []
+    if not people:  # no manifest says who they are: the transcripts' own labels do
+        people = [found.person for found in label_people([d for s, d in read if "report" not in s.spec.kind])]
+        if people:
+            log(f"People read from the speaker labels (no manifest names them): {', '.join(p.name for p in people)}")
     loaded: list[tuple[Source, LoadedDocument]] = []
     chunks: list[chunking.Chunk] = []
     refs: list[tuple[str, str, int | None, int, list[str]]] = []
     empty_pages: dict[str, list[int]] = {}
     notes: list[str] = []
-    for source in sources:
-        log(f"Reading {source.path.name}")
-        try:
-            doc = _load(source)
-        except LoadError as exc:
-            failures.append(str(exc))
-            log(f"error: {exc}")
-            continue
+    for source, doc in read:
         attributions = [a for a in (event.attributions if event else []) if a.document == source.spec.id]
         structure = analyse(doc, people, attributions, detect_speakers="report" not in source.spec.kind)
         block_chunks = [chunking.chunk_block(b, source.spec.id, source.spec.title) for b in structure.blocks]
@@ -316,15 +322,15 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
         "empty_pages": empty_pages,
         "counts": {"documents": len(loaded), "passages": len(chunks), "references": len(refs)},
     }
-    final = store.write_build(home, key[:16], _content(event, sources, loaded, chunks, refs, vectors), manifest)
+    final = store.write_build(home, key[:16], _content(event, people, sources, loaded, chunks, refs, vectors), manifest)
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     return IngestResult("built", final, len(loaded), len(chunks), failures, empty_pages, timings, kept)
 
 
-def _content(event, sources, loaded, chunks, refs, vectors) -> store.BuildContent:
+def _content(event, people, sources, loaded, chunks, refs, vectors) -> store.BuildContent:
     """What the store writes for this build, as rows."""
-    people = [(p.name, p.role, p.organisation, p.title, p.initials, p.aliases) for p in event.people] if event else []
+    people = [(p.name, p.role, p.organisation, p.title, p.initials, p.aliases) for p in people]
     ingested = {s.spec.id: (s, d) for s, d in loaded}
     specs = list(event.documents) if event else []
     specs += [s.spec for s in sources if s.spec not in specs]

@@ -74,8 +74,13 @@ def retrieval(kb: KnowledgeBase, questions: list[dict], mode: str, depth: int = 
 def attribution(kb: KnowledgeBase, cases: list[dict]) -> list[dict]:
     """For each person: which required passages their quotes miss and which forbidden ones they include."""
     results = []
+    from kb.errors import NotFound
+
     for case in cases:
-        _, hits = kb.quotes(case["speaker"])
+        try:
+            _, hits = kb.quotes(case["speaker"])
+        except NotFound:  # the knowledge base does not know this person: none of their quotes is found
+            hits = []
         texts = [_norm(h.passage.text) for h in hits]
         missing = [m for m in case["must"] if not any(_norm(m) in t for t in texts)]
         wrong = [m for m in case["must_not"] if any(_norm(m) in t for t in texts)]
