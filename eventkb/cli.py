@@ -15,6 +15,7 @@ from kb.errors import EventKBError
 from kb.paths import kb_home
 
 EXAMPLES = {
+    "init": "eventkb init my-event/      # then edit my-event/event.toml, then: eventkb ingest --rebuild my-event/",
     "ingest": "eventkb ingest                      # the bundled AILouvain event\n  eventkb ingest ../shared/reports/*.pdf   # adds the reports to it\n  eventkb ingest --rebuild FOLDER            # this event alone",
     "search": 'eventkb search "consommation électrique des data centres" --k 3',
     "quotes": 'eventkb quotes --speaker XM "limites planétaires"',
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: $EVENTKB_HOME or ~/.local/share/eventkb)")
         p.add_argument("--json", action="store_true", help="print JSON")
         return p
+
+    p = command("init", "Draft an event.toml for a folder of documents: people from the speaker labels, documents, language, title.")
+    p.add_argument("folder", type=Path, metavar="FOLDER", help="the folder that holds the event's documents")
 
     p = command("ingest", "Add an event folder and/or .txt, .md and .pdf files to the knowledge base (files of the same name are replaced).")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="event folder or file (default: the bundled event)")
@@ -101,6 +105,8 @@ def _k(value: int | None) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        return _init(args)
     home = kb_home(args.kb)
     if args.command == "ingest":
         from ingest.pipeline import ingest
@@ -212,6 +218,21 @@ def _eval(args: argparse.Namespace, kb) -> int:
             print(f"  {key:22} {value['median']:g} / {value['p90']:g}")
     print(f"  energy method          {result['meter']}")
     return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from ingest.draft import write_draft
+
+    path, text, failures = write_draft(args.folder)
+    if args.json:
+        print(json.dumps({"manifest": str(path), "text": text, "failures": failures}, ensure_ascii=False))
+    else:
+        people = text.count("[[people]]")
+        print(f"Wrote {path}: {people} people, {text.count('[[documents]]')} documents. Check it (names, roles, title, date), "
+              f"then run: eventkb ingest --rebuild {args.folder}")
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _serve(args: argparse.Namespace, home: Path) -> int:

@@ -151,7 +151,8 @@ def build_key(event: Event | None, sources: list[Source], embedder_name: str, in
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def _load(source: Source) -> LoadedDocument:
+def load_source(source: Source) -> LoadedDocument:
+    """The loaded document of one source, or a LoadError naming it."""
     kind = SUFFIXES[source.path.suffix.lower()]
     try:
         return load_pdf(source.path) if kind == "pdf" else load_text(source.path)
@@ -240,7 +241,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
     for source in sources:
         log(f"Reading {source.path.name}")
         try:
-            read.append((source, _load(source)))
+            read.append((source, load_source(source)))
         except LoadError as exc:
             failures.append(str(exc))
             log(f"error: {exc}")

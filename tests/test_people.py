@@ -1,8 +1,6 @@
 """People of an event without a manifest, read from its transcripts' labels and the prose that names them."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import ingest.pipeline as pipeline
 from ingest.people import label_people
 from ingest.text import load_text
@@ -52,3 +50,31 @@ def test_an_event_without_a_manifest_gets_its_people_from_the_labels(tmp_path, k
     assert [h.passage.lines[0] for h in sorted(sameer, key=lambda h: h.passage.lines)] == [7, 11]  # not line 9, addressed to him
     assert any("People read from the speaker labels" in m for m in logged)
     assert any("Music (1), Host (1), Outro (1)" in m for m in logged)
+
+
+def test_init_drafts_a_manifest_that_ingest_reads(tmp_path, kb_env, capsys):
+    from eventkb.cli import main
+    from ingest.event import load_event
+
+    folder = tmp_path / "battery-panel"
+    folder.mkdir()
+    (folder / "panel.md").write_text(TRANSCRIPT.replace("# A panel", "Recorded on 2025-06-02.\n\n# A panel"), encoding="utf-8")
+    (folder / "notes.txt").write_text("Notes\n\nNothing but notes here.\n", encoding="utf-8")
+    assert main(["init", str(folder)]) == 0
+    assert "Wrote" in capsys.readouterr().out
+    event = load_event(folder)
+    assert (event.id, event.title, event.date, event.language) == ("battery-panel", "A panel on batteries", "2025-06-02", "en")
+    assert [p.name for p in event.people] == ["Sameer Patel", "Ana Lima"] and event.people[0].role == "head of research at Volta"
+    assert {d.file: d.kind for d in event.documents} == {"notes.txt": "", "panel.md": "transcript"}
+    assert "Music (1), Jane DOE (3), Host (1), Outro (1)" in (folder / "event.toml").read_text(encoding="utf-8")  # Jane is never named
+    assert main(["init", str(folder)]) == 1 and "already exists" in capsys.readouterr().err  # never overwritten
+    assert main(["ingest", str(folder), "--kb", str(kb_env)]) == 0
+    kb = KnowledgeBase.open(kb_env, embedder=FakeEmbedder())
+    assert kb.event["title"] == "A panel on batteries" and {p["name"] for p in kb.people if p["passages"]} == {"Sameer Patel", "Ana Lima"}
+
+
+def test_init_on_a_folder_without_documents_says_what_to_do(tmp_path, capsys):
+    from eventkb.cli import main
+
+    assert main(["init", str(tmp_path)]) == 1
+    assert "No readable .txt, .md or .pdf file" in capsys.readouterr().err
