@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path, metavar="FOLDER", help="the folder that holds the event's documents")
 
     p = command("ingest", "Add an event folder and/or .txt, .md and .pdf files to the knowledge base (files of the same name are replaced).")
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="event folder or file (default: the bundled event)")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="event folder or file (default: what the knowledge base holds, or the bundled event when it is empty)")
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base from these paths alone, dropping what it held")
 
     p = command("search", "Search the passages with hybrid keyword and semantic search.")

@@ -200,8 +200,9 @@ def ingest(
     log: Callable[[str], None] = _log,
     rebuild: bool = False,
 ) -> IngestResult:
-    """Add `paths` (the bundled event when none) to the knowledge base in `home`, replacing the files of the same name;
-    with `rebuild`, build it from `paths` alone. Nothing changes when nothing did."""
+    """Add `paths` to the knowledge base in `home`, replacing the files of the same name; with `rebuild`, build it from
+    `paths` alone. No paths: what it holds, read again, or the bundled event when it holds nothing. Nothing changes
+    when nothing did."""
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".ingest.lock", "w") as lock:
         try:
@@ -214,11 +215,12 @@ def ingest(
 def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> IngestResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    paths = list(paths) or [BUNDLED_EVENT]
-    kept: list[str] = []
     before = store.current_build(home)
-    if before is not None and not rebuild:
-        paths, kept = with_previous(paths, store.read_manifest(before).get("inputs", []))
+    previous = store.read_manifest(before).get("inputs", []) if before is not None and not rebuild else []
+    paths = list(paths) or ([] if previous else [BUNDLED_EVENT])  # no paths: what it holds, read again; else the bundled event
+    kept: list[str] = []
+    if previous:
+        paths, kept = with_previous(paths, previous)
     inputs = [str(p.resolve()) for p in paths]
     try:
         event, sources, failures = resolve_sources(paths)

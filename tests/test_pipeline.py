@@ -67,6 +67,7 @@ def test_another_event_needs_rebuild(kb_env, tmp_path):
         run([other], kb_env)
     rebuilt = run([other], kb_env, rebuild=True)
     assert rebuilt.status == "built" and pipeline.store.read_manifest(rebuilt.build)["inputs"] == [str(other.resolve())]
+    assert run([], kb_env).status == "unchanged"  # no paths: what it holds, read again (not the bundled event)
 
 
 def test_bundled_event_builds(kb_env):
