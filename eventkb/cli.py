@@ -205,7 +205,11 @@ def _eval(args: argparse.Namespace, kb) -> int:
                 print(f"  missing   {case['speaker']}: {text}")
             for text in case["wrongly_attributed"]:
                 print(f"  wrong     {case['speaker']}: {text}")
-    if not result["speed"]["answers_with_generation"] and not c["answer_questions"]:
+        for r in ev.get("retrieval", []):
+            print(f"  retrieval {r['mode']:7} recall@1 {r['recall@1']:.3f}  recall@5 {r['recall@5']:.3f}  MRR {r['mrr']:.3f}")
+        for key, value in (ev.get("answers") or {}).items():
+            print(f"  answers   {key:22} {value if value is not None else 'n/a'}")
+    if not c["answer_questions"]:
         return 0
     print(f"\nanswers ({result['model']['name']}):")
     groups = {"all": result["answers"], "tuned on": result["answers_tuned_on"], "held out": result["answers_held_out"]}
