@@ -92,7 +92,7 @@ def write_draft(folder: Path) -> tuple[Path, str, list[str]]:
         except LoadError as exc:
             failures.append(str(exc))
     if not docs:
-        raise EventKBError(f"No readable .txt, .md or .pdf file in {folder}: put the event's documents there first.")
+        raise EventKBError(f"No readable .txt, .md, .pdf, .vtt or .srt file in {folder}: put the event's documents there first.")
     text = draft(folder, docs)
     path.write_text(text, encoding="utf-8")
     return path, text, failures

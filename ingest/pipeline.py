@@ -26,6 +26,7 @@ from ingest.pdf import load_pdf
 from ingest.people import label_people
 from ingest.structure import VERSION as structure_version
 from ingest.structure import analyse
+from ingest.subtitles import load_subtitles
 from ingest.text import load_text
 from kb import store
 from kb.embedder import Embedder
@@ -36,7 +37,7 @@ from kb.paths import BUNDLED_EVENT
 BUILD_FORMAT = 1
 SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "chunker": chunking.VERSION, "structure": structure_version,
             "tokens": "fold+fr/en-snowball-v1"}
-SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".pdf": "pdf"}
+SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".pdf": "pdf", ".vtt": "captions", ".srt": "captions"}
 
 
 @dataclass
@@ -80,11 +81,11 @@ def resolve_sources(paths: list[Path]) -> tuple[Event | None, list[Source], list
                 event = load_event(path)
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and p.name != "README.md")
             if not found and event is None:
-                failures.append(f"{path}: no .txt, .md or .pdf file in this folder")
+                failures.append(f"{path}: no .txt, .md, .pdf, .vtt or .srt file in this folder")
             files.extend(found)
         elif path.is_file():
             if path.suffix.lower() not in SUFFIXES:
-                failures.append(f"{path}: unsupported file type {path.suffix or '(none)'}; give a .txt, .md or .pdf file")
+                failures.append(f"{path}: unsupported file type {path.suffix or '(none)'}; give a .txt, .md, .pdf, .vtt or .srt file")
             else:
                 files.append(path)
         else:
@@ -155,7 +156,8 @@ def load_source(source: Source) -> LoadedDocument:
     """The loaded document of one source, or a LoadError naming it."""
     kind = SUFFIXES[source.path.suffix.lower()]
     try:
-        return load_pdf(source.path) if kind == "pdf" else load_text(source.path)
+        loader = {"pdf": load_pdf, "captions": load_subtitles}.get(kind, load_text)
+        return loader(source.path)
     except LoadError:
         raise
     except OSError as exc:
@@ -227,7 +229,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
     except LoadError as exc:
         raise EventKBError(str(exc)) from None
     if not sources:
-        raise EventKBError("Nothing to ingest: give an event folder or .txt, .md or .pdf files.")
+        raise EventKBError("Nothing to ingest: give an event folder or .txt, .md, .pdf, .vtt or .srt files.")
     key = build_key(event, sources, embedder_name, inputs)
     current = store.current_build(home)
     if current is not None:

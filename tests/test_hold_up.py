@@ -57,7 +57,9 @@ def test_question_endpoint_never_fails_on_any_input(client, question):
 @given(st.binary(max_size=2000))
 def test_loaders_raise_load_error_or_succeed_on_any_bytes(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("fuzz")
-    for name, loader in (("f.pdf", load_pdf), ("f.txt", load_text)):
+    from ingest.subtitles import load_subtitles
+
+    for name, loader in (("f.pdf", load_pdf), ("f.txt", load_text), ("f.vtt", load_subtitles)):
         path = folder / name
         path.write_bytes(b"%PDF-1.4\n" + data if name.endswith(".pdf") and data[:1] == b"\x00" else data)
         try:

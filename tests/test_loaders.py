@@ -182,3 +182,71 @@ def test_pages_without_text_are_reported(real_pdfs):
 def test_outline_gives_headings_on_pages(real_pdfs):
     headings = real_pdfs["luccioni2022.pdf"].headings
     assert headings and headings[0].title == "1 Introduction" and headings[0].page == 1
+
+
+VTT = """WEBVTT
+
+NOTE recorded at the town hall
+
+00:00:01.000 --> 00:00:04.000
+<v Jane Doe>Welcome to the panel.</v>
+
+intro-2
+00:00:04.500 --> 00:00:07.000
+<v.loud Sameer Patel>Thank you, <i>Jane</i>.
+
+00:00:07.500 --> 00:00:09.000
+<v Jane Doe>Sameer, how has the team grown?
+
+00:00:09.500 --> 00:00:12.000 align:start
+<v Sameer Patel>It doubled &amp; more.
+"""
+
+SRT = """1
+00:00:01,000 --> 00:00:04,000
+JANE DOE: Welcome to the panel.
+
+2
+00:00:04,500 --> 00:00:07,000
+SAMEER PATEL: Thank you, Jane.
+
+3
+00:00:07,500 --> 00:00:09,000
+Our team doubled last year.
+
+4
+00:00:09,500 --> 00:00:12,000
+JANE DOE: And now?
+"""
+
+
+JANE, SAMEER = "Jane Doe", "Sameer Patel"
+
+
+@pytest.mark.parametrize("name, text, speech, who", [
+    ("panel.vtt", VTT, {6: "Jane Doe: Welcome to the panel.", 10: "Sameer Patel: Thank you, Jane.",
+                        13: "Jane Doe: Sameer, how has the team grown?", 16: "Sameer Patel: It doubled & more."}, [JANE, SAMEER, JANE, SAMEER]),
+    ("panel.srt", SRT, {3: "JANE DOE: Welcome to the panel.", 7: "SAMEER PATEL: Thank you, Jane.", 11: "Our team doubled last year.",
+                        15: "JANE DOE: And now?"}, [JANE, SAMEER, SAMEER, JANE]),  # an unlabelled cue continues the turn
+])
+def test_captions_keep_what_was_said_with_its_line_and_speaker(tmp_path, name, text, speech, who):
+    from ingest.event import Person
+    from ingest.structure import analyse
+    from ingest.subtitles import load_subtitles
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    doc = load_subtitles(path)
+    assert {ln.number: ln.text for ln in doc.pages[0].lines if ln.text} == speech  # numbers, timings, NOTE: gone
+    people = [Person("Jane Doe"), Person("Sameer Patel")]
+    speakers = {ln.number: b.speaker for b in analyse(doc, people, [], detect_speakers=True).blocks for ln in b.lines}
+    assert [speakers[n] for n in sorted(speech)] == who
+
+
+def test_a_file_named_vtt_without_cues_is_refused(tmp_path):
+    from ingest.subtitles import load_subtitles
+
+    path = tmp_path / "notes.vtt"
+    path.write_text("Just some notes.\n", encoding="utf-8")
+    with pytest.raises(LoadError, match="no caption cue"):
+        load_subtitles(path)

@@ -77,4 +77,4 @@ def test_init_on_a_folder_without_documents_says_what_to_do(tmp_path, capsys):
     from eventkb.cli import main
 
     assert main(["init", str(tmp_path)]) == 1
-    assert "No readable .txt, .md or .pdf file" in capsys.readouterr().err
+    assert "No readable .txt, .md, .pdf, .vtt or .srt file" in capsys.readouterr().err
