@@ -14,7 +14,7 @@ from ingest.document import Heading, LoadedDocument, Line
 from ingest.event import Attribution, Person
 from kb.textnorm import fold
 
-VERSION = 2  # in every build key: a change to how structure is read rebuilds unchanged sources
+VERSION = 3  # in every build key: a change to how structure is read rebuilds unchanged sources
 URL = re.compile(r"https?://[^\s<>\"“”«»]+")
 _URL_LINE = re.compile(r"^\s*https?://\S+\s*$")
 _BULLET = re.compile(r"^(?:[o•▪◦\-–—*]|\d+[.)])\s+")
@@ -290,7 +290,8 @@ def analyse(doc: LoadedDocument, people: list[Person], attributions: list[Attrib
                 responder = None
                 if detect_speakers:
                     match = _RESPONDER.search(title)
-                    responder = names.named(match.group(1)) if match else None
+                    # "## Jane Doe": a heading that is a person's name alone gives them the section.
+                    responder = names.exact(title.strip(" :*_")) or (names.named(match.group(1)) if match else None)
                     titled = names.titled(title)
                 else:
                     titled = None

@@ -186,3 +186,9 @@ def test_a_few_labels_in_prose_leave_it_to_the_prose_rules(tmp_path):
     prose = "".join(f"Paragraph {n} of the summary, which names nobody at its start.\n\n" for n in range(10))
     by_line, unresolved = turns(tmp_path, prose + "JD : Une réponse écrite.\n\nNote: a remark of the editor.\n")
     assert by_line[21] == by_line[23] == "Jane Doe" and unresolved == {}  # initials run on as they always did: no transcript here
+
+
+def test_a_heading_per_speaker_gives_them_the_section(tmp_path):
+    by_line, _ = turns(tmp_path, "# Round table\n\nThe moderator opens.\n\n## Jane Doe\n\nI think batteries matter.\n\nAnd recycling too.\n\n"
+                                 "## Sameer Patel\n\nI agree with Jane.\n\n## Questions\n\nWho pays?\n")
+    assert by_line == {3: None, 7: "Jane Doe", 9: "Jane Doe", 13: "Sameer Patel", 17: None}
