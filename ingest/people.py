@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ingest.document import LoadedDocument
 from ingest.event import Person
-from ingest.structure import _LABEL, TRANSCRIPT_SHARE, turn_label
+from ingest.structure import TRANSCRIPT_SHARE, paragraph_starts, turn_label, without_label
 from kb.textnorm import fold
 
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w’'-]*(?:[ \u00a0][A-ZÀ-ÖØ-Þ][\w’'-]*)*")
@@ -30,27 +30,9 @@ class Found:
     role_from: str = ""  # the words the role was read from, for the user who checks the draft
 
 
-def _paragraph_starts(doc: LoadedDocument) -> list[str]:
-    starts = []
-    for page in doc.pages:
-        previous = ""
-        for line in page.lines:
-            text = line.text.strip()
-            if text and not previous:
-                starts.append(text)
-            previous = text
-    return starts
-
-
 def _prose(doc: LoadedDocument) -> str:
     """The document's text with the speaker labels taken off the lines they open."""
-    out = []
-    for page in doc.pages:
-        for line in page.lines:
-            text = line.text.strip()
-            match = _LABEL.match(text) if turn_label(text) else None
-            out.append(text[match.end():] if match else text)
-    return "\n".join(out)
+    return "\n".join(without_label(line.text.strip()) for page in doc.pages for line in page.lines)
 
 
 def label_people(docs: list[LoadedDocument]) -> list[Found]:
@@ -58,7 +40,7 @@ def label_people(docs: list[LoadedDocument]) -> list[Found]:
     turns: dict[str, int] = {}
     prose = []
     for doc in docs:
-        starts = _paragraph_starts(doc)
+        starts = paragraph_starts(doc)
         labels = [label for label in map(turn_label, starts) if label]
         if len(set(labels)) < 2 or len(labels) < TRANSCRIPT_SHARE * len(starts):
             continue

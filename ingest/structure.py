@@ -66,14 +66,35 @@ class Structure:
     unresolved: dict[str, int] = field(default_factory=dict)  # speaker labels that name none of the people, with their count
 
 
-def turn_label(text: str) -> str | None:
-    """The speaker label a line opens with ("**Mélanie RAPHAËL :** Bonjour" gives "Mélanie RAPHAËL"), or None.
-    Every word of a label starts with a capital: "Practically speaking: ..." is prose."""
+def _label_match(text: str) -> re.Match | None:
     match = _LABEL.match(text)
-    if not match:
-        return None
-    label = match.group("label")
-    return label if all(word[0].isupper() for word in re.split(r"[ _]", label)) else None
+    # Every word of a label starts with a capital: "Practically speaking: ..." is prose.
+    return match if match and all(word[0].isupper() for word in re.split(r"[ _]", match.group("label"))) else None
+
+
+def turn_label(text: str) -> str | None:
+    """The speaker label a line opens with ("**Mélanie RAPHAËL :** Bonjour" gives "Mélanie RAPHAËL"), or None."""
+    match = _label_match(text)
+    return match.group("label") if match else None
+
+
+def without_label(text: str) -> str:
+    """The line without the speaker label it opens with, if any."""
+    match = _label_match(text)
+    return text[match.end():] if match else text
+
+
+def paragraph_starts(doc: LoadedDocument) -> list[str]:
+    """The first line of each paragraph (a non-empty line after an empty one, or first on its page)."""
+    starts = []
+    for page in doc.pages:
+        previous = ""
+        for line in page.lines:
+            text = line.text.strip()
+            if text and not previous:
+                starts.append(text)
+            previous = text
+    return starts
 
 
 class NameMatcher:
@@ -157,18 +178,9 @@ def _section_name(level1: str | None, level2: str | None) -> str | None:
 def is_transcript(doc: LoadedDocument, names: NameMatcher) -> bool:
     """True when speaker labels open a good share of the document's paragraphs, and at least two name its people:
     then each turn runs from its label to the next, and nothing else decides who speaks."""
-    starts = labelled = resolved = 0
-    for page in doc.pages:
-        previous = ""
-        for line in page.lines:
-            text = line.text.strip()
-            if text and not previous:
-                starts += 1
-                label = turn_label(text)
-                labelled += label is not None
-                resolved += label is not None and names.exact(label) is not None
-            previous = text
-    return resolved >= 2 and labelled >= TRANSCRIPT_SHARE * starts
+    starts = paragraph_starts(doc)
+    labels = [label for label in map(turn_label, starts) if label]
+    return sum(names.exact(label) is not None for label in labels) >= 2 and len(labels) >= TRANSCRIPT_SHARE * len(starts)
 
 
 def analyse(doc: LoadedDocument, people: list[Person], attributions: list[Attribution], detect_speakers: bool) -> Structure:
