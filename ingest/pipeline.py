@@ -223,7 +223,8 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
     kept: list[str] = []
     if previous:
         paths, kept = with_previous(paths, previous)
-    inputs = [str(p.resolve()) for p in paths]
+    # What the next ingest reads again: the paths that exist and can be ingested (a wrong path is reported, not kept).
+    inputs = [str(p.resolve()) for p in paths if p.is_dir() or (p.is_file() and p.suffix.lower() in SUFFIXES)]
     try:
         event, sources, failures = resolve_sources(paths)
     except LoadError as exc:
@@ -231,14 +232,13 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
     if not sources:
         raise EventKBError("Nothing to ingest: give an event folder or .txt, .md, .pdf, .vtt or .srt files.")
     key = build_key(event, sources, embedder_name, inputs)
-    current = store.current_build(home)
-    if current is not None:
-        manifest = store.read_manifest(current)
+    if before is not None:
+        manifest = store.read_manifest(before)
         if manifest.get("build_key") == key:
             old_failures = manifest.get("failures", [])
             for line in failures + old_failures:
                 log(f"error: {line}")
-            return IngestResult("unchanged", current, manifest["counts"]["documents"], manifest["counts"]["passages"], failures + old_failures, kept=kept)
+            return IngestResult("unchanged", before, manifest["counts"]["documents"], manifest["counts"]["passages"], failures + old_failures, kept=kept)
 
     # Load and structure every source; one bad file does not stop the others.
     read: list[tuple[Source, LoadedDocument]] = []

@@ -43,6 +43,12 @@ def test_a_file_of_the_same_name_replaces_the_one_ingested(kb_env, tmp_path):
     assert "cobalt" in notes and "lithium" not in notes and ingested(kb_env) == {"panel-summary", "notes"}
 
 
+def test_a_wrong_path_is_reported_and_not_kept_for_the_next_ingest(kb_env, tmp_path):
+    first = run([EVENT, tmp_path / "typo.pdf", tmp_path / "notes.docx"], kb_env)
+    assert len(first.failures) == 2 and pipeline.store.read_manifest(first.build)["inputs"] == [str(EVENT.resolve())]
+    assert run([], kb_env).status == "unchanged"
+
+
 def test_rebuild_keeps_only_the_given_paths(kb_env, generated_report):
     run([EVENT], kb_env)
     assert run([generated_report], kb_env, rebuild=True).kept == []
