@@ -24,7 +24,7 @@ from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit
 from kb.store import Passage
-from kb.support import REFUSAL, Sentence, check, is_refusal, off_topic, repeats, split, subjects, unmentioned, word_matches
+from kb.support import REFUSAL, Sentence, check, complete_part, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -206,11 +206,11 @@ def _add(a: Energy, b: Energy) -> Energy:
 
 def checked_so_far(question: str, language: str, sources: list[Source], raw: str) -> list[Sentence]:
     """The supported sentences among the complete ones of a reply still being written, when they already make a
-    checked answer (else none): what may be shown meanwhile. A sentence is complete once the next one has begun."""
-    complete = split(raw)[:-1]
+    checked answer (else none): what may be shown meanwhile."""
+    complete = complete_part(raw)
     if not complete:
         return []
-    sentences, reason, mode = settle(question, language, sources, " ".join(text + "".join(f" [{n}]" for n in claimed) for text, claimed in complete))
+    sentences, reason, mode = settle(question, language, sources, complete)
     return [s for s in sentences if s.supported] if reason is None and mode == "generated" else []
 
 
@@ -280,7 +280,7 @@ class Answerer:
         g0 = time.perf_counter()
         pieces = self.generator.stream(messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event)), MAX_TOKENS, run.usage)
         try:
-            complete = 0
+            complete = ""
             for piece in pieces:
                 if run.first_token_ms is None:
                     run.first_token_ms = run.elapsed_ms()
@@ -288,9 +288,8 @@ class Answerer:
                 if gone():
                     run.cancelled = True
                     break
-                now = len(split(run.raw))
-                if now - 1 > complete:  # one more sentence is complete: show it if the answer so far holds
-                    complete = now - 1
+                if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
+                    complete = complete_part(run.raw)
                     yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw))
         finally:
             close = getattr(pieces, "close", None)

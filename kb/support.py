@@ -60,6 +60,14 @@ class Sentence:
         return {"text": self.text, "citations": self.citations, "supported": self.supported, "claimed": self.claimed, "problems": self.problems}
 
 
+def complete_part(answer: str) -> str:
+    """The start of a reply still being written, up to the end of its last complete sentence ("" while none is):
+    a sentence is complete once the next one has begun. Split, it gives the first sentences the whole reply will."""
+    text = answer.strip()
+    cuts = [m.start() for m in _SPLIT.finditer(text)]
+    return text[: cuts[-1]] if cuts else ""
+
+
 def split(answer: str) -> list[tuple[str, list[int]]]:
     """Sentences of the answer with the source numbers the model put after each; brackets removed from the text."""
     out = []

@@ -1,10 +1,12 @@
 """The sentence-by-sentence support check: numbers with their scale, names, quotations, wrong brackets."""
 from __future__ import annotations
 
+import pytest
+
 from kb.context import MAX_SENTENCE_WORDS, Source, coverage, select, split_sentences, trim
 from kb.query import asked_figure
 from kb.store import Passage
-from kb.support import check, is_refusal, names, numbers, quotations, split
+from kb.support import check, complete_part, is_refusal, names, numbers, quotations, split
 
 
 def passage(text: str, pid: str = "p1", speaker: str | None = None) -> Passage:
@@ -390,3 +392,15 @@ def test_months_and_byte_units_cross_languages():
     assert sentence.supported
     sentence, = check("The smartphone considered has a NAND memory of 32 Terabytes.", [Source(1, phone, (phone.text,))])
     assert not sentence.supported
+
+
+@pytest.mark.parametrize("reply, complete", [
+    ("La vidéo compte 14 millards de vues [1]", ""),
+    ("La vidéo compte 14 millards de vues [1]. Elle", "La vidéo compte 14 millards de vues [1]."),
+    ("Il y a 6 limites [2]. Selon M. Dupont, c'est beaucoup [1]. (Fabrice", "Il y a 6 limites [2]. Selon M. Dupont, c'est beaucoup [1]."),
+    ("According to [1], it is 2.9 Wh. [1] The", "According to [1], it is 2.9 Wh. [1]"),
+])
+def test_the_complete_part_of_a_reply_splits_as_the_whole_reply_will(reply, complete):
+    assert complete_part(reply) == complete
+    whole = split(reply + " end of it.")
+    assert split(complete) == whole[: len(split(complete))]
