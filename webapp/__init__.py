@@ -35,8 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
         if host_name(request.headers.get("Host", "")) not in allowed:
             from webapp.api import error_response
 
-            names = ", ".join(sorted(allowed))
-            return error_response(400, "unknown_host", f"This server answers to {names} only: open it by one of these names, or start it with --allow-host NAME.")
+            return error_response(400, "unknown_host", "This server does not answer to this name: open it by its own address, "
+                                                       "or start it with --allow-host NAME for this one.")
         return None
 
     @app.after_request
