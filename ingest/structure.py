@@ -1,8 +1,9 @@
 """Find the structure of a loaded document: sections, speakers and cited URLs.
 
-Speakers come from what the text says (section titles such as "Questions du public posées à X",
-initials such as "XM :", paragraphs and list items that open with a person's name, titled examples
-such as "Xavier Marichal et la vidéo de Baby shark") and from the manifest's attributions, which win.
+Speakers come from what the text says and from the manifest's attributions, which win. In a transcript (speaker
+labels open its paragraphs: "Name:", "**Name :**", initials), each turn runs from its label to the next. Elsewhere:
+section titles such as "Questions du public posées à X", initials such as "XM :", paragraphs and list items that
+open with a person's name, titled examples such as "Jane Doe et la vidéo de la conférence".
 When none of these applies the text stays unattributed: a wrong speaker is worse than none.
 """
 from __future__ import annotations
@@ -120,7 +121,7 @@ class NameMatcher:
         return bool(key) and any(key == form for form, _ in self.forms)
 
     def opener(self, text: str) -> str | None:
-        """The person a paragraph or list item opens with ("Xavier souligne...", "Roald Sieberath, tout en...")."""
+        """The person a paragraph or list item opens with ("Jane souligne...", "Sameer Patel, tout en...")."""
         body = fold(_BULLET.sub("", text, count=1)).lstrip()
         for form, name in self.forms:
             if body.startswith(form):
@@ -131,7 +132,7 @@ class NameMatcher:
         return None
 
     def titled(self, title: str) -> str | None:
-        """The person a titled example is about ("Xavier Marichal et la vidéo de Baby shark")."""
+        """The person a titled example is about ("Jane Doe et la vidéo de la conférence")."""
         key = fold(title)
         for form, name in self.forms:
             if key.startswith(form + " et ") and " " in form:
@@ -147,7 +148,7 @@ class NameMatcher:
         return next((name for form, name in self.forms if form == key), None)
 
     def named(self, text: str) -> str | None:
-        """The person a phrase names, by any of their forms ("Jules Delcon (Institut ...)")."""
+        """The person a phrase names, by any of their forms ("Jane Doe (Institut ...)")."""
         key = fold(text)
         for form, name in self.forms:
             if key.startswith(form):
