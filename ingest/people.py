@@ -27,7 +27,6 @@ class Found:
 
     person: Person
     turns: int
-    role_from: str = ""  # the words the role was read from, for the user who checks the draft
 
 
 def _prose(doc: LoadedDocument) -> str:
@@ -65,11 +64,11 @@ def label_people(docs: list[LoadedDocument]) -> list[Found]:
         # The form of two to four words the prose gives most often ("Anssi" is "Anssi Kostiainen"), else the label.
         full = [n for n, _ in names if 2 <= len(n.split()) <= 4]
         name = max(full, key=lambda n: (full.count(n), -len(n.split()))) if full else label.replace("_", " ")
-        role_from = next((_ROLE.match(after).group(1) for n, after in names if n == name and _ROLE.match(after)), "")
-        person = Person(name, role=role_from, aliases=(label,) if fold(label) != fold(name) else ())
+        role = next((_ROLE.match(after).group(1) for n, after in names if n == name and _ROLE.match(after)), "")
+        person = Person(name, role=role, aliases=(label,) if fold(label) != fold(name) else ())
         if name in found:  # two labels for one person ("Dom" and "Dominique")
             found[name].turns += count
             found[name].person = Person(name, role=found[name].person.role, aliases=tuple({*found[name].person.aliases, *person.aliases}))
         else:
-            found[name] = Found(person, count, role_from)
+            found[name] = Found(person, count)
     return list(found.values())

@@ -313,6 +313,7 @@ class Answerer:
         the answer as shown, the record."""
         sentences: list[Sentence] = []
         events: list[dict] = []
+        shown_so_far = [compose([s]) for s in run.shown]  # before the last sentences are shown below
         if run.cancelled:
             reason, mode = CANCELLED, "cancelled"
             answer, citations = shown(run.language, run.sources, run.shown, None) if run.shown else ("", [])
@@ -323,11 +324,11 @@ class Answerer:
                 sentences, reason, mode = settle(run.question, run.language, run.sources, run.raw)
             answer, citations = shown(run.language, run.sources, sentences, reason)
             supported = [s for s in sentences if s.supported]
-            if mode == "generated" and [compose([s]) for s in supported[: len(run.shown)]] == [compose([s]) for s in run.shown]:
+            if mode == "generated" and [compose([s]) for s in supported[: len(run.shown)]] == shown_so_far:
                 events += self._show(run, supported)
         # Sentences shown while the model wrote that the settled answer does not keep (rare: the whole answer failed a
         # check its first sentences passed). The page replaces them with the answer; the record says so.
-        withdrawn = [] if run.cancelled or answer.startswith(" ".join(compose([s]) for s in run.shown)) else [compose([s]) for s in run.shown]
+        withdrawn = [] if run.cancelled or answer.startswith(" ".join(shown_so_far)) else shown_so_far
         if run.first_shown_ms is None:
             run.first_shown_ms = run.elapsed_ms()
         events.append({"type": "answer", "text": answer, "citations": citations, "abstained": reason is not None, "mode": mode})
