@@ -70,7 +70,7 @@ def llamaindex_engine(sources: list[Path], gguf: Path):
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from llama_index.llms.llama_cpp import LlamaCPP
 
-    Settings.embed_model = HuggingFaceEmbedding(model_name=str(models.default_embedder_path()), device="cpu")
+    Settings.embed_model = HuggingFaceEmbedding(model_name=str(models.minilm_path()), device="cpu")
     Settings.llm = LlamaCPP(model_path=str(gguf), temperature=0.0, max_new_tokens=120, context_window=4096,
                             model_kwargs={"n_threads": cpu_count(), "n_threads_batch": cpu_count()},
                             messages_to_prompt=chatml, completion_to_prompt=chatml_completion, verbose=False)

@@ -307,7 +307,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
         timings["model_load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"Embedding {len(missing)} passages ({len(chunks) - len(missing)} unchanged)")
-        fresh = embedder.embed([chunks[i].embed_text for i in missing], progress=_Progress("embedded", log))
+        fresh = embedder.passages([chunks[i].embed_text for i in missing], progress=_Progress("embedded", log))
         for i, vector in zip(missing, fresh):
             cache[digests[i]] = vector
     vectors = np.vstack([cache[d] for d in digests]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)

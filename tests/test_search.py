@@ -9,7 +9,7 @@ from kb.errors import EventKBError
 from kb.indexes import KeywordIndex, reciprocal_rank_fusion
 from kb.knowledge import KnowledgeBase
 from kb.people import resolve
-from kb.query import document_handles, expansions, keyword_concepts, keyword_tokens, named_documents
+from kb.query import expansions, keyword_concepts, keyword_tokens
 from kb.textnorm import fold, tokens
 from tests.conftest import EVENT
 
@@ -41,32 +41,6 @@ def test_expansion_crosses_languages():
     assert "électricité" in expansions("How much electricity?")
     assert keyword_tokens("Irlande", expand=False) == tokens("Irlande")
     assert set(tokens("Ireland")) <= set(keyword_tokens("Irlande"))
-
-
-TITLES = {
-    "greenit-2019": "GreenIT.fr, Empreinte environnementale du numérique mondial (2019)",
-    "lean-ict-2018": "The Shift Project, Lean ICT : pour une sobriété numérique (2018)",
-    "bloom-carbon-2022": "Luccioni, Viguier, Ligozat, Estimating the Carbon Footprint of BLOOM (2022)",
-    "power-hungry-2023": "Luccioni, Jernite, Strubell, Power Hungry Processing (2023)",
-}
-
-
-def test_document_handles_keep_the_words_that_name_one_document():
-    handles = document_handles(TITLES)
-    assert "greenit" in handles["greenit-2019"] and "bloom" in handles["bloom-carbon-2022"]
-    assert "luccioni" not in handles["bloom-carbon-2022"]  # two titles share it
-    assert "carbon" not in handles["bloom-carbon-2022"] and "empreinte" not in handles["greenit-2019"]  # generic words
-
-
-@pytest.mark.parametrize("query, named", [
-    ("What share of emissions does digital technology cause according to GreenIT.fr?", {"greenit-2019"}),
-    ("Quelle quantité d'électricité a été consommée pour entraîner BLOOM ?", {"bloom-carbon-2022"}),
-    ("Que dit The Shift Project de la 5G ?", {"lean-ict-2018"}),
-    ("Bloom de quoi ?", set()),  # the first word is capitalised anyway
-    ("How much power does the carbon footprint of a greenit server take?", set()),  # lowercase: a word, not a name
-])
-def test_named_documents(query, named):
-    assert named_documents(query, document_handles(TITLES)) == named
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
@@ -125,18 +99,6 @@ def test_expansion_finds_plurals_through_their_stem():
     assert set(tokens("jours")) <= set(keyword_tokens("How many days?"))
 
 
-def test_a_role_question_brings_the_passage_that_introduces_the_person(kb):
-    from kb.people import asks_role, named
-
-    assert asks_role("Which company does Xavier Marichal work for?") and asks_role("Quelle fonction occupe-t-il ?")
-    assert not asks_role("What did Xavier Marichal say about Baby shark?")
-    assert [p["name"] for p in named("Quel rôle a Laurence Guiot ? Et Sieberath ?", kb.people)] == ["Roald Sieberath", "Laurence Guiot"]
-    assert named("Xavier a dit", kb.people) == []  # a first name alone is too ambiguous
-    hits = kb.search("Which company does Xavier Marichal work for?", k=3)
-    assert any("Xavier Marichal (Consultant @ Factor X)" in " ".join(h.passage.text.split()) for h in hits)
-    assert kb.introductions("What did Xavier Marichal say about Baby shark?") == []
-
-
 def test_question_words_are_not_searched_and_a_quantity_question_searches_its_units():
     terms = keyword_tokens("How long did the training of BLOOM last?")
     assert "long" not in terms and {"day", "jour", "hour", "dure"} <= set(terms)
@@ -165,8 +127,3 @@ def test_a_concept_counts_once_however_many_of_its_variants_a_passage_writes():
     assert index.search([[(t, 1.0)] for t in keyword_tokens(question)], 1)[0][0] == 1
 
 
-def test_the_readme_question_finds_the_iea_figure_among_the_passages_the_model_reads(kb):
-    from kb.context import MAX_SOURCES
-
-    hits = kb.search("Combien d'énergie consomme une requête ChatGPT ?", k=MAX_SOURCES)
-    assert any("2.9 Wh per request" in " ".join(h.passage.text.split()) for h in hits)
