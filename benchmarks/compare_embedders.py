@@ -4,7 +4,7 @@ Usage: .venv/bin/python benchmarks/compare_embedders.py [--events DIR] [--report
 
 For the bundled event (with the four reports) and each event of ../shared/events that has a question file in
 eval/events/, it ingests with each embedder (timing the embedding), then scores recall@1, recall@5 and MRR on
-the fresh batch ("retrieval" entries of eval/events/<event>.toml) and, apart, on the questions tuned on
+one fresh batch (the "retrieval" entries of eval/events/<event>.toml whose ids start with --batch) and, apart, on the questions tuned on
 before (eval/retrieval.toml for the bundled event, the answer questions of the event file otherwise), per
 question language and per same-language / cross-language question (the question's language against the
 language of the passage that answers it).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,9 +35,11 @@ VARIANTS = {  # name: (search mode, fusion, glossary expansion or None for the m
     "bm25": ("bm25", DEFAULT, None),
     "bm25, no glossary": ("bm25", DEFAULT, False),
     "dense": ("dense", DEFAULT, None),
-    "hybrid, dense re-ranks (before)": ("hybrid", Fusion(dense=0.3, dense_pool=5), True),
-    "hybrid": ("hybrid", DEFAULT, None),
-    "hybrid, with glossary": ("hybrid", DEFAULT, True),
+    "hybrid, dense re-ranks (before)": ("hybrid", Fusion(dense=0.3, dense_pool=5, method="rrf"), True),
+    "hybrid, rank fusion": ("hybrid", Fusion(method="rrf"), False),
+    "hybrid, rank fusion, glossary": ("hybrid", Fusion(method="rrf"), True),
+    "hybrid, score fusion": ("hybrid", Fusion(method="convex"), False),
+    "hybrid, score fusion, glossary": ("hybrid", Fusion(method="convex"), True),
 }
 
 
@@ -79,21 +82,27 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-embedders")
+    parser.add_argument("--embedders", default=",".join(EMBEDDERS), help="comma-separated, from: " + ", ".join(EMBEDDERS))
+    parser.add_argument("--batch", default="r2", help="the fresh batch to score: the prefix of its question ids (default r2)")
+    parser.add_argument("--time-ingest", action="store_true", help="ingest from scratch, to time the embedding")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     if len(list(args.reports.glob("*.pdf"))) < 4:
         sys.exit(f"error: the four reports are not in {args.reports}: pass --reports DIR.")
     out: dict = {"embedders": {}, "events": {}}
-    for spec in EMBEDDERS:
+    specs = [s for s in args.embedders.split(",") if s in EMBEDDERS]
+    for spec in specs:
         t0 = time.perf_counter()
         embedder = load_embedder(spec)
         out["embedders"][spec] = {"name": embedder.name, "load_s": round(time.perf_counter() - t0, 2)}
         for event, inputs in event_inputs(args.events, args.reports).items():
             home = args.work / f"{spec}-{event}"
+            if args.time_ingest:
+                shutil.rmtree(home, ignore_errors=True)
             result = ingest(inputs, home, embedder_name(spec), lambda: embedder, log=lambda m: None, rebuild=True)
             kb = KnowledgeBase.open(home, embedder=embedder)
             own = load_set(EVENT_SETS / f"{event}.toml")
-            fresh = own["retrieval"]
+            fresh = [q for q in own["retrieval"] if q["id"].startswith(f"{args.batch}-")]
             tuned = load_set()["questions"] if event == "ailouvain-2024-03-18" else [q for q in own.get("questions", []) if q.get("expect")]
             for q in fresh + tuned:
                 q["_answer_lang"] = answer_language(kb, q)
@@ -112,20 +121,23 @@ def main() -> int:
     for spec, info in out["embedders"].items():
         print(f"{spec}: {info['name']}, loaded in {info['load_s']} s")
     for event, entry in out["events"].items():
-        print(f"\n## {event}: {entry['passages']} passages; fresh batch {entry['fresh']} questions, tuned on {entry['tuned on']}")
-        for spec in EMBEDDERS:
+        print(f"\n## {event}: {entry['passages']} passages; fresh batch {args.batch}, {entry['fresh']} questions, tuned on {entry['tuned on']}")
+        for spec in specs:
             e = entry["by_embedder"][spec]
+            if "embed" not in e["ingest_s"]:
+                continue  # the build was already there: nothing was timed (--time-ingest)
             print(f"  {spec}: ingest {e['ingest_s'].get('total')} s, embedding {e['ingest_s'].get('embed')} s ({e['passages_per_s']} passages/s)")
         print(f"  {'variant':34} {'emb':6} {'r@1':>5} {'r@5':>5} {'MRR':>5} {'fr':>5} {'en':>5} {'same':>5} {'cross':>5} | {'tuned r@5':>9} {'ms/q':>6}")
         for name in VARIANTS:
-            for spec in EMBEDDERS:
+            for spec in specs:
                 row = entry["by_embedder"][spec]["variants"][name]
                 f, groups = row["fresh"], row["fresh"]["r@5 by group"]
                 cell = lambda g: f"{groups[g][0]:5.2f}" if g in groups else "    -"  # noqa: E731
                 print(f"  {name:34} {spec:6} {f['r@1']:5.2f} {f['r@5']:5.2f} {f['mrr']:5.2f} {cell('fr')} {cell('en')} {cell('same')} {cell('cross')} | "
                       f"{row['tuned on']['r@5']:9.2f} {row['ms_per_query']:6.1f}")
-        for spec in EMBEDDERS:
-            print(f"  misses@5, hybrid, {spec}: {', '.join(entry['by_embedder'][spec]['variants']['hybrid']['fresh']['misses']) or 'none'}")
+        for spec in specs:
+            for name in ("hybrid, rank fusion", "hybrid, score fusion"):
+                print(f"  misses@5, {name}, {spec}: {', '.join(entry['by_embedder'][spec]['variants'][name]['fresh']['misses']) or 'none'}")
     print(f"\npeak RSS {out['peak_rss_mb']} MB (both embedders loaded)")
     if args.json:
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -125,3 +125,17 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60, weights: list
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda pair: -pair[1])
+
+
+def convex_fusion(scored: list[list[tuple[int, float]]], weights: list[float]) -> list[tuple[int, float]]:
+    """Fuse scored lists of ids by a weighted sum of their min-max normalised scores (best of a list 1, its worst 0,
+    absent 0), best first, ties by first appearance: unlike rank fusion, one retriever's clear best is not
+    outweighed by passages that both rank in the middle."""
+    fused: dict[int, float] = {}
+    for pairs, weight in zip(scored, weights):
+        if not pairs:
+            continue
+        high, low = max(s for _, s in pairs), min(s for _, s in pairs)
+        for item, s in pairs:
+            fused[item] = fused.get(item, 0.0) + weight * ((s - low) / (high - low) if high > low else 1.0)
+    return sorted(fused.items(), key=lambda pair: -pair[1])

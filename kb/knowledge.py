@@ -12,7 +12,7 @@ from pathlib import Path
 from kb import store
 from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
-from kb.indexes import DenseIndex, KeywordIndex, reciprocal_rank_fusion
+from kb.indexes import DenseIndex, KeywordIndex, convex_fusion, reciprocal_rank_fusion
 from kb.people import resolve
 from kb.query import keyword_concepts
 from kb.textnorm import fold
@@ -23,7 +23,7 @@ MODES = ("hybrid", "bm25", "dense")
 
 @dataclass(frozen=True)
 class Fusion:
-    """How hybrid search fuses BM25 and dense search: reciprocal rank fusion of their top lists, each with its weight.
+    """How hybrid search fuses the top lists of BM25 and dense search, each with its weight.
 
     `expand` adds the glossary's cross-language equivalents to hybrid's BM25 ranking; BM25 used alone always has them.
     `dense_pool` > 0 is the design before the multilingual embedder, kept for comparison: dense search only re-orders
@@ -33,6 +33,7 @@ class Fusion:
     dense: float = 1.0
     expand: bool = False
     dense_pool: int = 0
+    method: str = "convex"  # a weighted sum of each list's min-max normalised scores; or "rrf", reciprocal rank fusion
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ class KnowledgeBase:
             dense = self.dense.search(vector, len(pool), pool)
         else:
             dense = self.dense.search(vector, depth, rows)
+        if f.method == "convex":
+            return convex_fusion([keyword, dense], [f.keyword, f.dense])
         return reciprocal_rank_fusion([[row for row, _ in keyword], [row for row, _ in dense]], weights=[f.keyword, f.dense])
 
     def passage(self, passage_id: str) -> store.Passage:

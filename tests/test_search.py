@@ -6,7 +6,7 @@ import pytest
 from ingest.pipeline import ingest
 from kb.embedder import FakeEmbedder
 from kb.errors import EventKBError
-from kb.indexes import KeywordIndex, reciprocal_rank_fusion
+from kb.indexes import KeywordIndex, convex_fusion, reciprocal_rank_fusion
 from kb.knowledge import KnowledgeBase
 from kb.people import resolve
 from kb.query import expansions, keyword_concepts, keyword_tokens
@@ -28,6 +28,16 @@ def test_rrf_hand_worked():
     assert scores[1] == pytest.approx(1 / 61 + 1 / 62)
     assert scores[3] == pytest.approx(1 / 63 + 1 / 61)
     assert reciprocal_rank_fusion([[5], [6]], weights=[1.0, 0.5])[0][0] == 5
+
+
+def test_score_fusion_keeps_one_list_s_clear_best_above_passages_both_rank_in_the_middle():
+    keyword = [(1, 9.0), (2, 3.0), (3, 2.9), (4, 1.0)]
+    dense = [(5, 0.90), (2, 0.60), (3, 0.59), (6, 0.50)]
+    fused = convex_fusion([keyword, dense], [1.0, 1.0])
+    assert [row for row, _ in fused][:4] == [1, 5, 2, 3]  # each list's clear best first, ties in order of the lists
+    assert fused[-1][1] == 0.0 and convex_fusion([[(7, 2.0)], []], [1.0, 1.0]) == [(7, 1.0)]
+    by_rank = reciprocal_rank_fusion([[r for r, _ in keyword], [r for r, _ in dense]])
+    assert [row for row, _ in by_rank][:2] == [2, 3]  # rank fusion puts the middle of both lists first
 
 
 def test_tokens_fold_accents_and_stem_both_languages():
