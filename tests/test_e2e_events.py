@@ -6,14 +6,14 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb.embedder import embedder_name, load_embedder
-from kb.evaluate import attribution, event_set, quote_scores
+from kb.evaluate import attribution, event_set, quote_scores, retrieval
 from kb.knowledge import KnowledgeBase
 from tests.conftest import shared_event
 
 pytestmark = pytest.mark.e2e
 
 EVENTS = {  # event folder: a question and words of the passage that answers it
-    "w3c-webml-workshop-2020-09-16": ("Was WebAssembly abused for mining?", "bitcoin mining"),
+    "w3c-webml-workshop-2020-09-16": ("Was WebAssembly abused for mining?", "abused for mining bitcoins"),
     "minumechos-s2e5-diploia": ("Qu'est-ce qu'une information en diffusion restreinte ?", "diffusion restreinte"),
 }
 
@@ -39,3 +39,16 @@ def test_search_finds_the_passage_and_names_its_speaker(event_kb):
     hits = kb.search(question, k=5)
     assert any(words in " ".join(h.passage.text.lower().split()) for h in hits), [h.passage.text[:80] for h in hits]
     assert any(h.passage.speaker for h in hits)
+
+
+# Hybrid recall@5 measured once on each fresh batch when written (BENCHMARKS.md): floors, so that a change that
+# loses them is seen.
+FRESH = {"w3c-webml-workshop-2020-09-16": {"r2": 0.95, "r3": 1.0}, "minumechos-s2e5-diploia": {"r2": 0.9, "r3": 0.8}}
+
+
+def test_fresh_retrieval_batches_keep_what_they_measured(event_kb):
+    name, kb = event_kb
+    for batch, measured in FRESH[name].items():
+        questions = [q for q in event_set(kb)["retrieval"] if q["id"].startswith(batch + "-")]
+        scores = retrieval(kb, questions, "hybrid")
+        assert len(questions) >= 10 and scores.recall_at_5 >= measured - 0.1, (batch, scores.to_json())

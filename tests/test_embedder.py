@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.embedder import E5Embedder, FakeEmbedder, MINILM_NAME, embedder_name, load_embedder
+from kb.embedder import E5Embedder, FakeEmbedder, MINILM_NAME, _has_avx2, embedder_name, load_embedder
 from kb.errors import EventKBError
 
 
@@ -58,3 +58,14 @@ def test_progress_is_reported_by_batch(e5):
     seen = []
     e5.passages([f"passage {n}" for n in range(40)], progress=lambda done, total: seen.append((done, total)))
     assert seen == [(16, 40), (32, 40), (40, 40)]
+
+
+def test_a_cpu_without_avx2_is_told_to_use_minilm(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu sse sse2 avx\n")
+    assert not _has_avx2(str(cpuinfo))
+    cpuinfo.write_text("processor : 0\nflags : fpu sse sse2 avx avx2 fma\n")
+    assert _has_avx2(str(cpuinfo)) and _has_avx2(str(tmp_path / "none"))
+    monkeypatch.setattr("kb.embedder._has_avx2", lambda: False)
+    with pytest.raises(EventKBError, match="set EVENTKB_EMBEDDER=minilm"):
+        E5Embedder()
