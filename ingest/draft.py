@@ -53,6 +53,9 @@ def draft(folder: Path, docs: list[tuple[str, LoadedDocument]]) -> str:
         f"language = {_toml(language)}",
         "# Questions the chat page offers as examples, e.g. [\"What did the speakers say about ...?\"]",
         "examples = []",
+        "# Terms of this event's subject in both of its languages, one group each, for keyword search alone and the",
+        "# answer check, e.g. [\"sobriété | sufficiency\"] (a general glossary covers energy and digital technology).",
+        "glossary = []",
     ]
     for f in found:
         out += ["", "[[people]]", f"name = {_toml(f.person.name)}", f"role = {_toml(f.person.role)}" + ("" if f.person.role else "  # not given by the text"),

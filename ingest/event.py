@@ -51,6 +51,7 @@ class Event:
     place: str = ""
     language: str = ""
     examples: tuple[str, ...] = ()  # questions the web page offers as examples, in the event's languages
+    glossary: tuple[str, ...] = ()  # the event's own equivalent terms, one group per string: "terme | term | abbr"
     folder: Path | None = None
     manifest_sha256: str = ""
     people: list[Person] = field(default_factory=list)
@@ -62,7 +63,15 @@ class Event:
         return next((d for d in self.documents if d.file and d.file == name), None)
 
     def to_json(self) -> dict:
-        return {**{k: getattr(self, k) for k in ("id", "title", "date", "organiser", "place", "language")}, "examples": list(self.examples)}
+        return {**{k: getattr(self, k) for k in ("id", "title", "date", "organiser", "place", "language")}, "examples": list(self.examples),
+                "glossary": list(self.glossary)}
+
+
+def _glossary(groups, path: Path) -> tuple[str, ...]:
+    """The manifest's `glossary`: a list of strings, each two or more equivalent terms separated by "|"."""
+    if not isinstance(groups, list) or not all(isinstance(g, str) and len([t for t in g.split("|") if t.strip()]) >= 2 for g in groups):
+        raise LoadError(f'{path}: glossary must be a list of strings of equivalent terms, e.g. ["sobriété | sufficiency"]')
+    return tuple(" | ".join(t.strip() for t in g.split("|") if t.strip()) for g in groups)
 
 
 def load_event(folder: Path) -> Event:
@@ -98,6 +107,7 @@ def load_event(folder: Path) -> Event:
             place=data.get("place", ""),
             language=data.get("language", ""),
             examples=tuple(str(q) for q in data.get("examples", ())),
+            glossary=_glossary(data.get("glossary", []), path),
             folder=folder,
             manifest_sha256=hashlib.sha256(raw).hexdigest(),
             people=people,

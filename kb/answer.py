@@ -22,7 +22,7 @@ from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
-from kb.query import asked_unit
+from kb.query import asked_unit, event_glossary
 from kb.store import Passage
 from kb.support import REFUSAL, Sentence, check, complete_part, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
 from kb.textnorm import tokens
@@ -252,6 +252,10 @@ class Answerer:
         {"type": "answer"} (the answer as shown, which replaces them) and {"type": "record"}. The model's raw text is
         never yielded. When `gone()` turns true, or the consumer closes the stream, generation stops and the answer
         is recorded as cancelled."""
+        with event_glossary(self.kb.glossary):  # the event's own terms, for the checks as for search
+            yield from self._stream(question, gone)
+
+    def _stream(self, question: str, gone: Callable[[], bool]) -> Iterator[dict]:
         question = validate(question)
         run = _Run(question, detect(question), time.perf_counter())
         read_retrieval = self.meter.start()

@@ -14,7 +14,7 @@ from kb.embedder import Embedder, embedder_name, load_embedder
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound
 from kb.indexes import DenseIndex, KeywordIndex, convex_fusion, reciprocal_rank_fusion
 from kb.people import resolve
-from kb.query import keyword_concepts
+from kb.query import event_glossary, keyword_concepts
 from kb.textnorm import fold
 
 CANDIDATES = 50
@@ -68,6 +68,7 @@ class KnowledgeBase:
         self.fusion = Fusion()
         raw_event = store.meta(self.conn, "event")
         self.event = json.loads(raw_event) if raw_event else None
+        self.glossary = tuple((self.event or {}).get("glossary") or ())  # the event's own terms, added to the general glossary
         self.people = store.people(self.conn)
 
     @classmethod
@@ -124,6 +125,11 @@ class KnowledgeBase:
     ) -> list[Hit]:
         """The k passages that best match `query`, best first, within the filters (and among the rows `within`, if given).
         `expand` overrides whether BM25 adds the glossary's equivalents (by default: alone yes, in hybrid `fusion.expand`)."""
+        with event_glossary(self.glossary):
+            return self._search(query, k, speaker, document, section, mode, within, expand)
+
+    def _search(self, query: str, k: int, speaker: str | None, document: str | None, section: str | None, mode: str,
+                within: set[int] | None, expand: bool | None) -> list[Hit]:
         if mode not in MODES:
             raise EventKBError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
         if not query.strip():

@@ -1,30 +1,56 @@
-"""Query handling: cross-language expansion from a small bilingual glossary, the reports a question names, and
-what kind of figure a quantity question asks for (used by search, context selection and the answer check).
-
-The embedder is English-only and the sources are mostly French, so BM25 carries French and
-cross-language questions; expanding the query with the glossary's equivalents closes most of the gap.
+"""Query handling: cross-language equivalents from a bilingual glossary (the general one, plus the terms an event's
+manifest adds), and what kind of figure a quantity question asks for; used by BM25 search alone, context selection
+and the answer check.
 """
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from kb.textnorm import STOPWORDS, fold, stems, tokens, words
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
 _AMBIGUOUS = frozenset({"us", "it", "an", "w"})
+# The event's own glossary lines ("terme | term"), added to the general one while its knowledge base searches or
+# answers (see `event_glossary`); a context variable, so that requests for different events never mix.
+_EVENT_LINES: ContextVar[tuple[str, ...]] = ContextVar("event_glossary", default=())
 
 
-@lru_cache(maxsize=1)
+@contextmanager
+def event_glossary(lines: tuple[str, ...]) -> Iterator[None]:
+    """Within this block, the glossary is the general one plus the event's `lines`."""
+    token = _EVENT_LINES.set(tuple(lines))
+    try:
+        yield
+    finally:
+        try:
+            _EVENT_LINES.reset(token)
+        except ValueError:  # a streamed answer closed from another thread's context: that context never had it set
+            pass
+
+
+def glossary_lines(text: str) -> list[str]:
+    """The groups of a glossary text: one line each, terms separated by "|", "#" comments and blank lines left out."""
+    return [raw for raw in text.splitlines() if raw.strip() and not raw.lstrip().startswith("#")]
+
+
 def _groups() -> list[tuple[re.Pattern, list[str]]]:
+    return _compiled(_EVENT_LINES.get())
+
+
+@lru_cache(maxsize=16)
+def _compiled(event_lines: tuple[str, ...]) -> list[tuple[re.Pattern, list[str]]]:
     groups = []
-    for raw in GLOSSARY.read_text(encoding="utf-8").splitlines():
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
+    for raw in [*glossary_lines(GLOSSARY.read_text(encoding="utf-8")), *event_lines]:
         terms = [t.strip() for t in raw.split("|") if t.strip()]
         # "IT", "US", "an" are also English function words: they never trigger a group, only come with it.
         triggers = [t for t in terms if fold(t) not in STOPWORDS | _AMBIGUOUS]
+        if not triggers:
+            continue
         pattern = re.compile(r"\b(?:" + "|".join(re.escape(fold(t)) for t in sorted(triggers, key=len, reverse=True)) + r")\b")
         groups.append((pattern, terms))
     return groups
@@ -47,11 +73,15 @@ def equivalents(term: str) -> list[str]:
     return [t for _, terms in _groups() if any(fold(x) == key for x in terms) for t in terms if fold(t) != key]
 
 
-@lru_cache(maxsize=1)
 def _stem_index() -> tuple[dict[str, set[int]], list[list[set[str]]]]:
+    return _stem_index_of(_EVENT_LINES.get())
+
+
+@lru_cache(maxsize=16)
+def _stem_index_of(event_lines: tuple[str, ...]) -> tuple[dict[str, set[int]], list[list[set[str]]]]:
     index: dict[str, set[int]] = {}
     groups = []
-    for g, (_, terms) in enumerate(_groups()):
+    for g, (_, terms) in enumerate(_compiled(event_lines)):
         groups.append([set(tokens(t)) for t in terms if tokens(t)])
         for term in terms:
             written = words(term)
