@@ -1,7 +1,8 @@
 """Print where the key facts of missed answers were lost: retrieval, the sentences sent to the model, the model, or the check.
 
 Usage: .venv/bin/python benchmarks/where_lost.py EVAL.json [--kb DIR] [--show]
-EVAL.json is the output of `eventkb eval --json` on the same knowledge base and code: the passages and sentences
+EVAL.json is the output of `eventkb eval --json` on the same knowledge base and code (the bundled event's answer
+set, or the set of the event the knowledge base holds): the passages and sentences
 each question got are computed again (retrieval and selection are deterministic), the model's reply is read from
 the file. A fact counts as present where every key fact of the question appears.
 """
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.answer import K, gather  # noqa: E402
-from kb.evaluate import ANSWER_SET, SPLITS, groups_of, holds, load_set  # noqa: E402
+from kb.evaluate import ANSWER_SET, SPLITS, event_set, groups_of, holds, load_set  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 
 STAGES = ("right", f"not in top {K}", "not in sentences", "model", "check")
@@ -46,8 +47,9 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="list the questions of each stage")
     args = parser.parse_args()
     rows = json.loads(args.eval_json.read_text(encoding="utf-8"))["rows"]
-    questions = {q["id"]: q for q in load_set(ANSWER_SET)["questions"]}
     kb = KnowledgeBase.open(args.kb)
+    questions = {q["id"]: q for q in load_set(ANSWER_SET)["questions"]}
+    questions.update({q["id"]: q for q in (event_set(kb) or {}).get("questions", [])})  # the event's own set
     found: dict[str, Counter] = {}
     listed: dict[str, list[str]] = {s: [] for s in STAGES}
     for row in rows:
