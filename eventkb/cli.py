@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("ask", "Answer a question from the event's sources, with checked citations and the energy used.")
     p.add_argument("question")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small' (default: $EVENTKB_MODEL or the bundled Qwen2.5 1.5B)")
+    p.add_argument("--no-cache", action="store_true", help="generate again even if this question was answered before on the same build, model and settings")
 
     p = command("audit", "Show the stored answers, or one of them with the passages behind it.")
     p.add_argument("id", nargs="?")
@@ -277,7 +278,7 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
     from kb.energy import choose_meter
     from kb.generator import load_generator
 
-    answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home))
+    answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home), cache=not args.no_cache)
     record = None
     shown = False
     for event in answerer.stream(args.question):
@@ -298,6 +299,9 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
 
 
 def _print_record(record: dict) -> None:
+    if record.get("cached"):
+        print(f"(asked before: answer {record['cached_from']} served again, which used {record['original_energy']['wh']:.4f} Wh; "
+              "--no-cache generates a new one)")
     if record["abstained"]:
         print(f"(abstained: {record['abstain_reason']})")
     else:
@@ -340,7 +344,7 @@ def _audit_commands(args: argparse.Namespace, home: Path) -> int:
             print("No answer stored yet: ask one with `eventkb ask QUESTION`.")
         else:
             for r in rows:
-                flag = " (abstained)" if r["abstained"] else ""
+                flag = (" (abstained)" if r["abstained"] else "") + (f" (repeats {r['cached_from']})" if r["cached_from"] else "")
                 print(f"{r['id']}  {r['wh']:.4f} Wh {r['energy_method']}  {r['question']}{flag}")
     else:
         summary = audit.energy_summary(conn)
@@ -351,7 +355,8 @@ def _audit_commands(args: argparse.Namespace, home: Path) -> int:
             if not summary:
                 print("No answer stored yet: ask one with `eventkb ask QUESTION`.")
             for m in summary:
-                print(f"{m['method']}: {m['answers']} answer(s), {m['total_wh']:.4f} Wh in all, {m['mean_wh']:.4f} Wh per answer")
+                kind = "answer(s) served from the cache" if m["cached"] else "answer(s)"
+                print(f"{m['method']}: {m['answers']} {kind}, {m['total_wh']:.4f} Wh in all, {m['mean_wh']:.4f} Wh per answer")
             for r in refs:
                 print(f"  reference: {r['label']} {r['wh']} Wh ({r['source']})")
     conn.close()

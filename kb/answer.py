@@ -7,6 +7,8 @@ passed its check (never the model's raw text), the answer as shown with its cita
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import re
 import sqlite3
 import time
@@ -214,9 +216,17 @@ def checked_so_far(question: str, language: str, sources: list[Source], raw: str
     return [s for s in sentences if s.supported] if reason is None and mode == "generated" else []
 
 
+def cache_key(question: str, build: str, model_sha256: str, settings: dict) -> str:
+    """The key an answer is kept under: the question with case, spacing and punctuation normalised, and the build, model
+    and settings it was made with, so that a re-ingest, another model or other settings never reuse it."""
+    normal = " ".join(re.sub(r"[^\w\s]", " ", question.casefold()).split())
+    return hashlib.sha256(json.dumps([normal, build, model_sha256, settings], sort_keys=True).encode()).hexdigest()
+
+
 @dataclass
 class Answerer:
-    """Everything one answer needs: the knowledge base, one generator, one meter, the audit log."""
+    """Everything one answer needs: the knowledge base, one generator, one meter, the audit log. With an audit log and
+    `cache`, a question asked before on the same build, model and settings gets the stored answer again."""
 
     kb: KnowledgeBase
     generator: Generator
@@ -224,6 +234,7 @@ class Answerer:
     audit_log: sqlite3.Connection | None = None
     wait_s: float = 300.0
     settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
+    cache: bool = True
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False) -> dict:
         """The final record of an answer (the stream consumed)."""
@@ -258,6 +269,11 @@ class Answerer:
     def _stream(self, question: str, gone: Callable[[], bool]) -> Iterator[dict]:
         question = validate(question)
         run = _Run(question, detect(question), time.perf_counter())
+        run.cache_key = cache_key(question, self.kb.build.name, self.generator.info.sha256, self.settings)
+        earlier = audit.cached(self.audit_log, run.cache_key) if self.cache and self.audit_log is not None else None
+        if earlier is not None:
+            yield from self._repeat(run, earlier)
+            return
         read_retrieval = self.meter.start()
         run.hits, run.relevance, run.sources = gather(self.kb, question)
         run.energy = read_retrieval()
@@ -311,6 +327,31 @@ class Answerer:
             run.shown.append(sentence)
             events.append({"type": "sentence", "text": compose([sentence]), "citations": sentence.citations})
         return events
+
+    def _repeat(self, run: _Run, earlier: dict) -> Iterator[dict]:
+        """Serve a stored answer again: the same events as a new one, and a record of its own marked cached, with this
+        request's energy and timings beside the original's energy."""
+        read = self.meter.start()
+        passages = earlier.pop("retrieved")  # as stored, with their text
+        yield {"type": "retrieval", "passages": passages, "sources": [s["n"] for s in earlier["sources"]]}
+        yield {"type": "answer", "text": earlier["answer"], "citations": earlier["citations"], "abstained": earlier["abstained"],
+               "mode": earlier["mode"]}
+        run.energy, run.first_shown_ms = read(), run.elapsed_ms()
+        elapsed = round(run.first_shown_ms, 1)
+        record = self._record(run, [], "", [], None, "", [])  # this request's id, time, model, settings and energy
+        record.update({
+            k: earlier[k] for k in ("answer", "abstained", "abstain_reason", "mode", "raw_answer", "answer_language", "citations",
+                                    "sentences", "withdrawn", "sources", "relevance")})
+        record.update({"cached": True, "cached_from": earlier["id"], "original_energy": earlier["energy"],
+                       "retrieved": [{"n": p["n"], "id": p["id"], "document": p["document"]} for p in passages],
+                       "tokens": {"prompt": 0, "completion": 0},
+                       "timings": {"retrieval_ms": 0.0, "first_token_ms": elapsed, "first_shown_ms": elapsed, "generation_ms": 0.0,
+                                   "total_ms": elapsed}})
+        try:
+            audit.save(self.audit_log, record, passages)
+        except sqlite3.Error as exc:
+            raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
+        yield {"type": "record", "record": record}
 
     def _settle(self, run: _Run) -> list[dict]:
         """Settle the answer and keep its record, then return the events left to send: the sentences not shown yet,
@@ -374,6 +415,9 @@ class Answerer:
             "energy": run.energy.to_json(grid_intensity()),
             "settings": self.settings,
             "build": self.kb.build.name,
+            "cache_key": run.cache_key,
+            "cached": False,
+            "cached_from": None,
         }
 
 
@@ -396,6 +440,7 @@ class _Run:
     generation_ms: float = 0.0
     shown: list[Sentence] = field(default_factory=list)
     cancelled: bool = False
+    cache_key: str = ""
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

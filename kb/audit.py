@@ -51,6 +51,13 @@ MIGRATIONS: list[str] = [
     "ALTER TABLE answers ADD COLUMN build TEXT NOT NULL DEFAULT '';",
     # 3: answers whose client left before they were complete (their energy was spent all the same).
     "ALTER TABLE answers ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;",
+    # 4: the answer cache: the key of the question, build, model and settings an answer was made for, and for an
+    # answer served from the cache, the id of the answer it repeats.
+    """
+    ALTER TABLE answers ADD COLUMN cache_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE answers ADD COLUMN cached_from TEXT NOT NULL DEFAULT '';
+    CREATE INDEX answers_cache_key ON answers(cache_key);
+    """,
 ]
 
 
@@ -90,11 +97,12 @@ def save(conn: sqlite3.Connection, record: dict, retrieved: list[dict]) -> None:
     with conn:
         conn.execute(
             "INSERT INTO answers (id, created, question, language, answer, abstained, model_name, model_sha256, prompt_tokens, "
-            "completion_tokens, total_ms, energy_method, joules, record, build, cancelled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "completion_tokens, total_ms, energy_method, joules, record, build, cancelled, cache_key, cached_from) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record["id"], record["created"], record["question"], record["language"], record["answer"], int(record["abstained"]),
              record["model"]["name"], record["model"]["sha256"], record["tokens"]["prompt"], record["tokens"]["completion"],
              record["timings"]["total_ms"], energy["method"], energy["joules"], json.dumps(record, ensure_ascii=False), record.get("build", ""),
-             int(record.get("cancelled", False))),
+             int(record.get("cancelled", False)), record.get("cache_key", ""), record.get("cached_from") or ""),
         )
         conn.executemany("INSERT INTO answer_passages VALUES (?,?,?,?,?,?,?,?,?,?)",
                          _passage_rows(record["id"], "retrieved", retrieved) + _passage_rows(record["id"], "cited", record["citations"]))
@@ -115,27 +123,37 @@ def get(conn: sqlite3.Connection, answer_id: str) -> dict:
     return record
 
 
+def cached(conn: sqlite3.Connection, key: str) -> dict | None:
+    """The newest complete answer made (not itself served from the cache) for `key`, with its passages; else None."""
+    row = conn.execute("SELECT id FROM answers WHERE cache_key = ? AND cached_from = '' AND cancelled = 0 "
+                       "ORDER BY created DESC, id DESC LIMIT 1", (key,)).fetchone() if key else None
+    return get(conn, row[0]) if row else None
+
+
 def listing(conn: sqlite3.Connection, limit: int = 100, offset: int = 0) -> list[dict]:
     """The stored answers, newest first, in brief."""
     rows = conn.execute(
-        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules, cancelled FROM answers "
-        "ORDER BY created DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules, cancelled, cached_from "
+        "FROM answers ORDER BY created DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
     return [{"id": r[0], "created": r[1], "question": r[2], "language": r[3], "abstained": bool(r[4]), "model": r[5],
-             "total_ms": r[6], "energy_method": r[7], "wh": round(r[8] / 3600.0, 6), "cancelled": bool(r[9])} for r in rows]
+             "total_ms": r[6], "energy_method": r[7], "wh": round(r[8] / 3600.0, 6), "cancelled": bool(r[9]),
+             "cached_from": r[10] or None} for r in rows]
 
 
 def energy_summary(conn: sqlite3.Connection) -> list[dict]:
-    """Totals and averages of energy per method."""
+    """Totals and averages of energy per method, answers served from the cache counted apart."""
     rows = conn.execute(
-        "SELECT energy_method, COUNT(*), SUM(joules), AVG(joules), SUM(completion_tokens) FROM answers GROUP BY energy_method ORDER BY energy_method")
-    return [{"method": m, "answers": n, "total_wh": round(total / 3600.0, 6), "mean_wh": round(mean / 3600.0, 6), "completion_tokens": tokens or 0}
-            for m, n, total, mean, tokens in rows]
+        "SELECT energy_method, cached_from != '' AS cached, COUNT(*), SUM(joules), AVG(joules), SUM(completion_tokens) FROM answers "
+        "GROUP BY energy_method, cached ORDER BY energy_method, cached")
+    return [{"method": m, "cached": bool(c), "answers": n, "total_wh": round(total / 3600.0, 6), "mean_wh": round(mean / 3600.0, 6),
+             "completion_tokens": tokens or 0} for m, c, n, total, mean, tokens in rows]
 
 
 def all_energy(conn: sqlite3.Connection) -> list[dict]:
     """Per answer, oldest first: id, time, method, Wh and its range (for charts)."""
     out = []
-    for answer_id, created, record in conn.execute("SELECT id, created, record FROM answers ORDER BY created, id"):
+    for answer_id, created, record, cached_from in conn.execute("SELECT id, created, record, cached_from FROM answers ORDER BY created, id"):
         energy = json.loads(record)["energy"]
-        out.append({"id": answer_id, "created": created, "method": energy["method"], "wh": energy["wh"], "wh_low": energy["wh_low"], "wh_high": energy["wh_high"]})
+        out.append({"id": answer_id, "created": created, "method": energy["method"], "wh": energy["wh"], "wh_low": energy["wh_low"],
+                    "wh_high": energy["wh_high"], "cached": bool(cached_from)})
     return out

@@ -73,7 +73,7 @@ def fake_client(home: Path, reply, **config):
     from webapp import create_app
     from webapp.engines import Engines
 
-    e = Engines({"KB_HOME": str(home), "QUEUE_WAIT_S": 0.05, **config})
+    e = Engines({"KB_HOME": str(home), "QUEUE_WAIT_S": 0.05, "ANSWER_CACHE": False, **config})
     e._kb = KnowledgeBase.open(home, embedder=FakeEmbedder())
     e._generator = FakeGenerator(reply)
     e._meter = FakeMeter()

@@ -28,8 +28,8 @@ def kb(tmp_path_factory):
     return KnowledgeBase.open(home, embedder=FakeEmbedder())
 
 
-def answerer(kb, reply, tmp_path, meter=None) -> Answerer:
-    return Answerer(kb, FakeGenerator(reply), meter or FakeMeter(36.0), audit.connect(tmp_path / "home"))
+def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> Answerer:
+    return Answerer(kb, FakeGenerator(reply), meter or FakeMeter(36.0), audit.connect(tmp_path / "home"), cache=cache)
 
 
 def source_number(messages: list[dict], needle: str) -> int:

@@ -26,6 +26,7 @@ class Engines:
         self.wait_s = float(config.get("QUEUE_WAIT_S", 60.0))
         self.ingest_paths = [Path(p) for p in config.get("INGEST_PATHS") or []]
         self.queue = threading.BoundedSemaphore(int(config.get("QUEUE_SIZE", 8)))
+        self.cache = bool(config.get("ANSWER_CACHE", True))  # a question asked before gets its stored answer again
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
         self._meter: Meter | None = None
@@ -50,7 +51,8 @@ class Engines:
         """An answerer for one question; `logged=False` keeps its answer out of the audit log (a warm-up)."""
         generator = self.generator
         assert self._meter is not None
-        return Answerer(self.kb, generator, self._meter, audit.connect(self.home) if logged else None, wait_s=self.wait_s)
+        return Answerer(self.kb, generator, self._meter, audit.connect(self.home) if logged else None, wait_s=self.wait_s,
+                        cache=self.cache)
 
     def enter_queue(self) -> None:
         """Take a place in the bounded queue of questions, or raise BusyError at once when it is full."""

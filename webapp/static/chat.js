@@ -66,6 +66,7 @@ function renderRecord(turn, record) {
   const chatgpt = e.comparisons.find((x) => x.label === "ChatGPT request");
   let line = `${words.energy}: ${e.wh.toFixed(4)} Wh (${e.wh_low.toFixed(4)}–${e.wh_high.toFixed(4)}, ${e.method}), ${e.gco2e.toFixed(5)} gCO2e`;
   if (chatgpt && chatgpt.ratio) line += ` · ×${chatgpt.ratio} ${words.vs_chatgpt}`;
+  if (record.cached) turn.append(el("p", { class: "notice" }, words.cached.replace("{wh}", record.original_energy.wh.toFixed(4))));
   const meta = el("p", { class: "meta" }, line + " · ");
   meta.append(el("a", { href: `/audit/${encodeURIComponent(record.id)}` }, words.audit));
   turn.append(meta);
