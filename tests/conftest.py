@@ -64,6 +64,15 @@ def event_home(tmp_path_factory):
     return home
 
 
+@pytest.fixture(scope="session")
+def kb(event_home):
+    """The bundled event's knowledge base with the fake embedder, opened once (read only; a module may define its own)."""
+    from kb.embedder import FakeEmbedder
+    from kb.knowledge import KnowledgeBase
+
+    return KnowledgeBase.open(event_home, embedder=FakeEmbedder())
+
+
 def fake_client(home: Path, reply, **config):
     """A test client of the web app over `home`, with the fake embedder, meter and a fake model that writes `reply(messages)`."""
     from kb.embedder import FakeEmbedder

@@ -6,26 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from ingest.pipeline import ingest
 from kb import audit
 from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, Answerer, BusyError, compose, system_prompt, validate, warm_up_question
-from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
-from kb.knowledge import Hit, KnowledgeBase
+from kb.knowledge import Hit
 from kb.store import Passage
 from kb.support import Sentence
-from tests.conftest import EVENT
 
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
-
-
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kb")
-    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
-    return KnowledgeBase.open(home, embedder=FakeEmbedder())
 
 
 def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> Answerer:

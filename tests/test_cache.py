@@ -2,16 +2,16 @@
 recorded apart with its own energy; anything else that changes the answer generates a new one."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from ingest.pipeline import ingest
 from kb import audit
 from kb.answer import Answerer, cache_key
-from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.generator import FakeGenerator
-from kb.knowledge import KnowledgeBase
-from tests.conftest import EVENT, fake_client
+from tests.conftest import fake_client
 
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
 REPLY = "La vidéo Baby shark compte plus de 14 millards de vues [1]."
@@ -23,13 +23,6 @@ class Counting(FakeGenerator):
     def stream(self, messages, max_tokens, usage):
         self.generated += 1
         yield from super().stream(messages, max_tokens, usage)
-
-
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kb")
-    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
-    return KnowledgeBase.open(home, embedder=FakeEmbedder())
 
 
 def test_the_key_ignores_case_spacing_and_punctuation_and_nothing_else():
@@ -90,7 +83,5 @@ def test_the_web_app_serves_a_repeated_question_from_the_cache(kb_home_copy):
 
 
 @pytest.fixture
-def kb_home_copy(tmp_path):
-    home = tmp_path / "kb"
-    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
-    return home
+def kb_home_copy(tmp_path, event_home):
+    return Path(shutil.copytree(event_home, tmp_path / "kb"))

@@ -3,22 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.pipeline import ingest
-from kb.embedder import FakeEmbedder
 from kb.errors import EventKBError
 from kb.indexes import KeywordIndex, convex_fusion, reciprocal_rank_fusion
-from kb.knowledge import KnowledgeBase
 from kb.people import resolve
 from kb.query import expansions, keyword_concepts, keyword_tokens
 from kb.textnorm import fold, tokens
-from tests.conftest import EVENT
-
-
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kb")
-    ingest([EVENT], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
-    return KnowledgeBase.open(home, embedder=FakeEmbedder())
 
 
 def test_rrf_hand_worked():
