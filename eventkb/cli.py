@@ -22,7 +22,7 @@ EXAMPLES = {
     "people": "eventkb people --json",
     "documents": "eventkb documents",
     "ask": 'eventkb ask "Combien d\'énergie consomme une requête ChatGPT ?"',
-    "audit": "eventkb audit            # the list; eventkb audit ID for one answer",
+    "audit": "eventkb audit            # the list; eventkb audit ID for one answer; eventkb audit --csv > answers.csv",
     "energy": "eventkb energy --json",
     "serve": "eventkb serve                      # http://127.0.0.1:5000",
     "eval": "eventkb eval --subset 10 --json",
@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("audit", "Show the stored answers, or one of them with the passages behind it.")
     p.add_argument("id", nargs="?")
     p.add_argument("--limit", type=int, default=50, help="how many answers to list (default 50)")
+    p.add_argument("--csv", action="store_true", help="print every stored answer as CSV (with its energy and feedback)")
 
     command("energy", "Energy used by the stored answers, per method, against published figures.")
 
@@ -329,13 +330,18 @@ def _audit_commands(args: argparse.Namespace, home: Path) -> int:
     from kb.energy import REFERENCES
 
     conn = audit.connect(home)
-    if args.command == "audit" and args.id:
+    if args.command == "audit" and args.csv:
+        sys.stdout.write(audit.to_csv(audit.export(conn)))
+    elif args.command == "audit" and args.id:
         record = audit.get(conn, args.id)
         if args.json:
             print(json.dumps(record, ensure_ascii=False))
         else:
             print(f"{record['created']}  {record['question']}\n")
             _print_record(record)
+            fb = record["feedback"]
+            if fb["up"] or fb["down"]:
+                print(f"Feedback: {fb['up']} up, {fb['down']} down" + "".join(f"\n  {c['rating']}: {c['comment']}" for c in fb["comments"]))
     elif args.command == "audit":
         rows = audit.listing(conn, limit=_k(args.limit) or 50)
         if args.json:

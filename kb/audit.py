@@ -5,8 +5,11 @@ Each answer is written in one transaction once it is complete, so a crash never 
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 from kb.errors import EventKBError, NotFound
@@ -58,7 +61,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE answers ADD COLUMN cached_from TEXT NOT NULL DEFAULT '';
     CREATE INDEX answers_cache_key ON answers(cache_key);
     """,
+    # 5: readers' feedback on an answer: thumbs up or down and an optional comment, any number per answer.
+    """
+    CREATE TABLE feedback (
+        answer_id TEXT NOT NULL REFERENCES answers(id),
+        created TEXT NOT NULL,
+        rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+        comment TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX feedback_answer ON feedback(answer_id);
+    """,
 ]
+
+RATINGS = {"up": 1, "down": -1}
+EXPORT_FIELDS = ("id", "created", "question", "language", "answer", "abstained", "cancelled", "cached_from", "model",
+                 "build", "prompt_tokens", "completion_tokens", "total_ms", "energy_method", "wh", "gco2e", "citations",
+                 "feedback_up", "feedback_down")
 
 
 def connect(home: Path) -> sqlite3.Connection:
@@ -114,6 +132,7 @@ def get(conn: sqlite3.Connection, answer_id: str) -> dict:
     if row is None:
         raise NotFound(f"No answer {answer_id!r} in the audit log: `eventkb audit` lists them.")
     record = json.loads(row[0])
+    record["feedback"] = feedback(conn, answer_id)
     record["retrieved"] = [
         {"n": n, "id": pid, "document": doc, "page": page, "lines": [a, b] if a is not None else None, "speaker": speaker, "text": text}
         for n, pid, doc, page, a, b, speaker, text in conn.execute(
@@ -121,6 +140,53 @@ def get(conn: sqlite3.Connection, answer_id: str) -> dict:
             "WHERE answer_id = ? AND role = 'retrieved' ORDER BY n", (answer_id,))
     ]
     return record
+
+
+def add_feedback(conn: sqlite3.Connection, answer_id: str, rating: str, comment: str = "") -> dict:
+    """Store a reader's rating ("up" or "down") and comment on a stored answer; the answer's feedback so far."""
+    if rating not in RATINGS:
+        raise EventKBError(f"The rating must be one of {', '.join(RATINGS)}.")
+    if conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
+        raise NotFound(f"No answer {answer_id!r} in the audit log: `eventkb audit` lists them.")
+    created = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    with conn:
+        conn.execute("INSERT INTO feedback VALUES (?,?,?,?)", (answer_id, created, RATINGS[rating], comment.strip()))
+    return feedback(conn, answer_id)
+
+
+def feedback(conn: sqlite3.Connection, answer_id: str) -> dict:
+    """The counts of ratings of one answer and its comments, oldest first."""
+    rows = conn.execute("SELECT created, rating, comment FROM feedback WHERE answer_id = ? ORDER BY created", (answer_id,)).fetchall()
+    return {"up": sum(r == 1 for _, r, _ in rows), "down": sum(r == -1 for _, r, _ in rows),
+            "comments": [{"created": c, "rating": "up" if r == 1 else "down", "comment": text} for c, r, text in rows if text]}
+
+
+def export(conn: sqlite3.Connection) -> list[dict]:
+    """Every stored answer as one flat row (EXPORT_FIELDS), oldest first, for CSV and JSON export."""
+    counts = {a: (up, down) for a, up, down in conn.execute(
+        "SELECT answer_id, SUM(rating = 1), SUM(rating = -1) FROM feedback GROUP BY answer_id")}
+    rows = []
+    for answer_id, record, cached_from in conn.execute("SELECT id, record, cached_from FROM answers ORDER BY created, id"):
+        r = json.loads(record)
+        up, down = counts.get(answer_id, (0, 0))
+        rows.append({"id": answer_id, "created": r["created"], "question": r["question"], "language": r["language"],
+                     "answer": r["answer"], "abstained": r["abstained"], "cancelled": r.get("cancelled", False),
+                     "cached_from": cached_from or "", "model": r["model"]["name"], "build": r.get("build", ""),
+                     "prompt_tokens": r["tokens"]["prompt"], "completion_tokens": r["tokens"]["completion"],
+                     "total_ms": r["timings"]["total_ms"], "energy_method": r["energy"]["method"], "wh": r["energy"]["wh"],
+                     "gco2e": r["energy"].get("gco2e"), "citations": " ".join(f"[{c['n']}] {c['id']}" for c in r["citations"]),
+                     "feedback_up": up, "feedback_down": down})
+    return rows
+
+
+def to_csv(rows: list[dict]) -> str:
+    """The export rows as CSV, with a header line; a cell that a spreadsheet would run as a formula starts with '."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v) for k, v in row.items()})
+    return out.getvalue()
 
 
 def cached(conn: sqlite3.Connection, key: str) -> dict | None:

@@ -145,6 +145,25 @@ def test_an_error_after_checked_sentences_clears_them(fake, page):
     page.screenshot(path=str(ARTIFACTS / "chat-error.png"), full_page=True)
 
 
+def test_feedback_is_stored_with_the_answer_and_the_audit_exports_it(fake, page):
+    page.goto(fake + "/")
+    ask(page, "Combien de vues compte la vidéo Baby shark sur YouTube ?")
+    page.fill(".turn form.feedback input[name=comment]", "claire et sourcée")
+    page.click(".turn form.feedback button.rate-up")
+    page.wait_for_selector(".turn form.feedback button.rate-up[disabled]")
+    assert page.locator(".turn .feedback .thanks").inner_text().startswith("Merci")
+    page.screenshot(path=str(ARTIFACTS / "chat-feedback.png"), full_page=True)
+    page.locator(".turn .meta a").first.click()
+    page.wait_for_selector("#audit-question")
+    assert "claire et sourcée" in page.locator("body").inner_text()
+    page.goto(fake + "/audit")
+    with page.expect_download() as download:
+        page.click("a[href='/api/answers?format=csv']")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("id,created,question") and "Baby shark" in text and ",1,0" in text.splitlines()[-1]
+    assert page.errors == []
+
+
 def test_quotes_filter_by_panelist(server, page):
     page.goto(server + "/quotes")
     page.select_option("#speaker", "Xavier Marichal")

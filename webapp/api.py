@@ -186,9 +186,36 @@ def quotes() -> Response:
 
 @bp.get("/answers")
 def answers() -> Response:
+    """The stored answers, newest first, in brief; with format=csv or format=json, every answer as a downloadable file."""
+    wanted = request.args.get("format", "")
+    if wanted not in ("", "csv", "json"):
+        raise ApiError(400, "bad_request", "format must be csv or json.")
     conn = engines().audit_log()
     try:
-        return jsonify({"answers": audit.listing(conn, limit=_int_arg("limit", 100, 1, 1000), offset=_int_arg("offset", 0, 0, 10**9))})
+        if not wanted:
+            return jsonify({"answers": audit.listing(conn, limit=_int_arg("limit", 100, 1, 1000), offset=_int_arg("offset", 0, 0, 10**9))})
+        rows = audit.export(conn)
+    finally:
+        conn.close()
+    body = audit.to_csv(rows) if wanted == "csv" else json.dumps(rows, ensure_ascii=False, indent=1)
+    mimetype = "text/csv" if wanted == "csv" else "application/json"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=eventkb-answers.{wanted}"})
+
+
+@bp.post("/answers/<answer_id>/feedback")
+def feedback(answer_id: str) -> Response:
+    """A reader's thumbs up or down, with an optional comment, on a stored answer: {"rating": "up"|"down", "comment"}."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict) or body.get("rating") not in audit.RATINGS:
+        raise ApiError(400, "bad_request", 'The body must be a JSON object {"rating": "up" or "down", "comment": "..."}.')
+    comment = body.get("comment") or ""
+    if not isinstance(comment, str):
+        raise ApiError(400, "bad_request", "The comment must be text.")
+    if len(comment) > MAX_QUESTION_CHARS:
+        raise ApiError(413, "too_long", f"The comment is longer than {MAX_QUESTION_CHARS} characters: shorten it.")
+    conn = engines().audit_log()
+    try:
+        return jsonify(audit.add_feedback(conn, answer_id, body["rating"], comment))
     finally:
         conn.close()
 

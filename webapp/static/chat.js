@@ -70,6 +70,30 @@ function renderRecord(turn, record) {
   const meta = el("p", { class: "meta" }, line + " · ");
   meta.append(el("a", { href: `/audit/${encodeURIComponent(record.id)}` }, words.audit));
   turn.append(meta);
+  turn.append(feedbackForm(record.id));
+}
+
+// Thumbs up or down, with an optional comment, stored with the answer's audit record.
+function feedbackForm(id) {
+  const form = el("form", { class: "feedback" });
+  const comment = el("input", { type: "text", name: "comment", maxlength: "1000", placeholder: words.comment, "aria-label": words.comment });
+  const done = el("span", { class: "thanks", role: "status" });
+  for (const [rating, label, mark] of [["up", words.helpful, "\u{1F44D}"], ["down", words.not_helpful, "\u{1F44E}"]]) {
+    const button = el("button", { type: "button", class: `rate-${rating}`, "aria-label": label, title: label }, mark);
+    button.addEventListener("click", async () => {
+      const response = await fetch(`/api/answers/${encodeURIComponent(id)}/feedback`, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ rating, comment: comment.value.trim() }),
+      });
+      let payload = {};
+      try { payload = await response.json(); } catch (_) { /* not JSON */ }
+      done.textContent = response.ok ? words.thanks : words.failed.replace("{m}", (payload.error || {}).message || response.statusText);
+      if (response.ok) for (const b of form.querySelectorAll("button")) b.disabled = true;
+    });
+    form.append(button);
+  }
+  form.append(comment, done);
+  return form;
 }
 
 // Nothing provisional survives an error: the sentences shown so far were checked, but the answer is not complete.
