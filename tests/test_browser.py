@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,8 @@ def test_chat_streams_an_answer_with_citations_that_open_the_passage(server, pag
     shown = page.evaluate("window.shown")
     assert all(any(a.startswith(flat(text)) for a in allowed) for text in shown), (shown, record["answer"], record["withdrawn"])
     assert flat(answer) == flat(record["answer"])
+    meta = page.locator(".turn .meta").first.inner_text()
+    assert "×" not in meta and re.search(r"· [\d\s\u202f]+ fois moins qu'une requête ChatGPT \(2,9 Wh, AIE 2024\)", meta), meta
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
     citation = page.locator(".citations a").first
     assert citation.count() == 1, f"no citation for {answer!r}"

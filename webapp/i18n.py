@@ -35,6 +35,7 @@ WORDS: dict[str, dict[str, str]] = {
     "cached_answer": {"fr": "Question déjà posée : la réponse enregistrée est servie à nouveau ; elle avait utilisé {wh} Wh",
                       "en": "Asked before: the stored answer is served again; it used {wh} Wh"},
     "vs_chatgpt": {"fr": "fois moins qu'une requête ChatGPT (2,9 Wh, AIE 2024)", "en": "times less than a ChatGPT request (2.9 Wh, IEA 2024)"},
+    "vs_chatgpt_more": {"fr": "fois plus qu'une requête ChatGPT (2,9 Wh, AIE 2024)", "en": "times more than a ChatGPT request (2.9 Wh, IEA 2024)"},
     "audit_entry": {"fr": "Voir dans l'audit", "en": "See in the audit"},
     "quotes_title": {"fr": "Ce qu'a dit chaque intervenant", "en": "What each speaker said"},
     "speaker": {"fr": "Personne", "en": "Person"},

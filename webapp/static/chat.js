@@ -65,7 +65,12 @@ function renderRecord(turn, record) {
   const e = record.energy;
   const chatgpt = e.comparisons.find((x) => x.label === "ChatGPT request");
   let line = `${words.energy}: ${e.wh.toFixed(4)} Wh (${e.wh_low.toFixed(4)}–${e.wh_high.toFixed(4)}, ${e.method}), ${e.gco2e.toFixed(5)} gCO2e`;
-  if (chatgpt && chatgpt.ratio) line += ` · ×${chatgpt.ratio} ${words.vs_chatgpt}`;
+  if (chatgpt && chatgpt.ratio) {  // "166 times less than a ChatGPT request", or "1.5 times more" should it ever use more
+    const lang = document.documentElement.lang || "en";
+    line += chatgpt.ratio >= 1
+      ? ` · ${Math.round(chatgpt.ratio).toLocaleString(lang)} ${words.vs_chatgpt}`
+      : ` · ${(1 / chatgpt.ratio).toLocaleString(lang, { maximumFractionDigits: 1 })} ${words.vs_chatgpt_more}`;
+  }
   if (record.cached) turn.append(el("p", { class: "notice" }, words.cached.replace("{wh}", record.original_energy.wh.toFixed(4))));
   const meta = el("p", { class: "meta" }, line + " · ");
   meta.append(el("a", { href: `/audit/${encodeURIComponent(record.id)}` }, words.audit));
