@@ -25,13 +25,11 @@ MODES = ("hybrid", "bm25", "dense")
 class Fusion:
     """How hybrid search fuses the top lists of BM25 and dense search, each with its weight.
 
-    `expand` adds the glossary's cross-language equivalents to hybrid's BM25 ranking; BM25 used alone always has them.
     `dense_pool` > 0 is the design before the multilingual embedder, kept for comparison: dense search only re-orders
     the keyword candidates plus its own `dense_pool` best, instead of bringing its whole top list."""
 
     keyword: float = 1.0
     dense: float = 1.0
-    expand: bool = False
     dense_pool: int = 0
     method: str = "convex"  # a weighted sum of each list's min-max normalised scores; or "rrf", reciprocal rank fusion
 
@@ -124,7 +122,8 @@ class KnowledgeBase:
         expand: bool | None = None,
     ) -> list[Hit]:
         """The k passages that best match `query`, best first, within the filters (and among the rows `within`, if given).
-        `expand` overrides whether BM25 adds the glossary's equivalents (by default: alone yes, in hybrid `fusion.expand`)."""
+        `expand` overrides whether BM25 adds the glossary's equivalents: by default BM25 alone does, hybrid search does not
+        (on fresh questions they added nothing to it)."""
         with event_glossary(self.glossary):
             return self._search(query, k, speaker, document, section, mode, within, expand)
 
@@ -141,7 +140,7 @@ class KnowledgeBase:
             ranked = self.dense.search(self.embedder.query(query), max(k, CANDIDATES), rows)
         else:
             if expand is None:
-                expand = mode == "bm25" or self.fusion.expand
+                expand = mode == "bm25"
             terms = keyword_concepts(query, expand)
             ranked = self.keyword.search(terms, max(k, CANDIDATES), rows)
             if mode == "hybrid":

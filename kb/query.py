@@ -33,11 +33,6 @@ def event_glossary(lines: tuple[str, ...]) -> Iterator[None]:
             pass
 
 
-def glossary_lines(text: str) -> list[str]:
-    """The groups of a glossary text: one line each, terms separated by "|", "#" comments and blank lines left out."""
-    return [raw for raw in text.splitlines() if raw.strip() and not raw.lstrip().startswith("#")]
-
-
 def _groups() -> list[tuple[re.Pattern, list[str]]]:
     return _compiled(_EVENT_LINES.get())
 
@@ -45,7 +40,8 @@ def _groups() -> list[tuple[re.Pattern, list[str]]]:
 @lru_cache(maxsize=16)
 def _compiled(event_lines: tuple[str, ...]) -> list[tuple[re.Pattern, list[str]]]:
     groups = []
-    for raw in [*glossary_lines(GLOSSARY.read_text(encoding="utf-8")), *event_lines]:
+    general = [raw for raw in GLOSSARY.read_text(encoding="utf-8").splitlines() if raw.strip() and not raw.lstrip().startswith("#")]
+    for raw in [*general, *event_lines]:
         terms = [t.strip() for t in raw.split("|") if t.strip()]
         # "IT", "US", "an" are also English function words: they never trigger a group, only come with it.
         triggers = [t for t in terms if fold(t) not in STOPWORDS | _AMBIGUOUS]
