@@ -71,6 +71,7 @@ ECHO = "the answer only repeats the question"
 NO_PASSAGE = "retrieval found no passage relevant to the question"
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
+DESIGNS = ("legacy",)  # the answer paths `Answerer(design=...)` can run
 
 
 class BusyError(EventKBError):
@@ -235,6 +236,7 @@ class Answerer:
     wait_s: float = 300.0
     settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
     cache: bool = True
+    design: str = "legacy"
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False) -> dict:
         """The final record of an answer (the stream consumed)."""

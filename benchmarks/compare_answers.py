@@ -1,0 +1,127 @@
+"""Answer quality, speed and energy of the answer designs side by side, per event, on one fresh batch of each event.
+
+Usage: .venv/bin/python benchmarks/compare_answers.py [--designs choose,legacy] [--json OUT]
+Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
+the questions of the named batch ("hq" on the bundled event, "a17" on the others: written before the change they
+measure) through each design with the default model, and prints key facts (same- and cross-language apart),
+citation precision, abstention recall, language match, time to first token, full answer and energy per answer.
+About 6 s per question and design on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.answer import DESIGNS, Answerer  # noqa: E402
+from kb.embedder import embedder_name, load_embedder  # noqa: E402
+from kb.energy import choose_meter  # noqa: E402
+from kb.evaluate import ANSWER_SET, EVENT_SETS, load_set, matches, score_answer, summarise_answers  # noqa: E402
+from kb.generator import load_generator  # noqa: E402
+from kb.knowledge import KnowledgeBase  # noqa: E402
+from kb.language import detect  # noqa: E402
+from kb.paths import BUNDLED_EVENT  # noqa: E402
+from ingest.pipeline import ingest  # noqa: E402
+
+BUNDLED = "ailouvain-2024-03-18"
+
+
+def batch_questions(event: str, batch: str) -> list[dict]:
+    """The questions of one batch: on the bundled event, those of eval/answers.toml whose ids start with "<batch>-";
+    on another, those of its own set marked `batch = "<batch>"`."""
+    if event == BUNDLED:
+        return [q for q in load_set(ANSWER_SET)["questions"] if q["id"].startswith(f"{batch}-")]
+    return [q for q in load_set(EVENT_SETS / f"{event}.toml").get("questions", []) if q.get("batch") == batch]
+
+
+def source_language(kb: KnowledgeBase, question: dict) -> str | None:
+    """The language of the passage that answers, to tell same- from cross-language questions (None: unanswerable)."""
+    found = next((p for p in kb.passages if question.get("expect") and matches(p, question["expect"])), None)
+    return detect(found.text, default="fr") if found else None
+
+
+def run(answerer: Answerer, kb: KnowledgeBase, questions: list[dict], log) -> list[dict]:
+    rows = []
+    for q in questions:
+        record = answerer.ask(q["question"])
+        row = score_answer(q, record)
+        lang = source_language(kb, q)
+        row["group"] = None if lang is None else "same" if lang == q["lang"] else "cross"
+        row["mode"] = record["mode"]
+        rows.append(row)
+        log(f"    {'abst' if row['abstained'] else ('ok  ' if row['facts_ok'] else 'miss')} {q['id']} [{row['mode']}]: {row['answer'][:110]}")
+    return rows
+
+
+def summary(rows: list[dict]) -> dict:
+    out = summarise_answers(rows)
+    for group in ("same", "cross"):
+        picked = [r for r in rows if r["group"] == group]
+        out[f"key_facts_{group}"] = round(sum(r["facts_ok"] for r in picked) / len(picked), 3) if picked else None
+    generated = [r for r in rows if r["tokens"]["completion"]]
+    median = lambda key: round(statistics.median(r[key] for r in generated), 3) if generated else None  # noqa: E731
+    out["first_token_s_p50"] = round(median("first_token_ms") / 1000, 2) if generated else None
+    out["first_shown_s_p50"] = round(median("first_shown_ms") / 1000, 2) if generated else None
+    out["total_s_p50"] = round(median("total_ms") / 1000, 2) if generated else None
+    out["wh_p50"] = median("wh")
+    out["modes"] = {m: sum(r["mode"] == m for r in rows) for m in dict.fromkeys(r["mode"] for r in rows)}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated, from: " + ", ".join(DESIGNS))
+    parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
+    parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
+    parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
+    parser.add_argument("--only", help="one event id")
+    parser.add_argument("--json", type=Path, help="also write every row to this file")
+    args = parser.parse_args()
+    reports = sorted(args.reports.glob("*.pdf"))
+    if len(reports) < 4:
+        sys.exit(f"error: the four reports are not in {args.reports}: pass --reports DIR.")
+    inputs = {BUNDLED: ([BUNDLED_EVENT, *reports], "hq")}
+    for folder in sorted(p for p in args.events.iterdir() if (p / "event.toml").is_file() and (EVENT_SETS / f"{p.name}.toml").is_file()):
+        inputs[folder.name] = ([folder], "a17")
+    if args.only:
+        inputs = {args.only: inputs[args.only]}
+    designs = [d for d in args.designs.split(",") if d]
+    embedder = load_embedder()
+    generator = load_generator()
+    out: dict = {"model": generator.info.to_json(), "events": {}}
+    for event, (paths, batch) in inputs.items():
+        home = args.work / event
+        ingest(paths, home, embedder_name(), lambda: embedder, log=lambda m: None)
+        kb = KnowledgeBase.open(home, embedder=embedder)
+        questions = batch_questions(event, batch)
+        print(f"## {event}: batch {batch}, {len(questions)} questions", file=sys.stderr)
+        entry = out["events"][event] = {"batch": batch, "questions": len(questions), "designs": {}}
+        for design in designs:
+            print(f"  {design}", file=sys.stderr)
+            answerer = Answerer(kb, generator, choose_meter(), None, cache=False, design=design)
+            answerer.ask(questions[0]["question"])  # warm: the model's constant prefix, as in the web app
+            rows = run(answerer, kb, questions, lambda m: print(m, file=sys.stderr, flush=True))
+            entry["designs"][design] = {"summary": summary(rows), "rows": rows}
+        kb.close()
+    cols = ["key_fact_accuracy", "key_facts_same", "key_facts_cross", "citation_precision", "abstention_recall", "abstention_precision",
+            "language_match", "first_token_s_p50", "total_s_p50", "wh_p50"]
+    heads = ["facts", "same", "cross", "cit.prec", "abst.rec", "abst.prec", "lang", "1st tok s", "total s", "Wh"]
+    for event, entry in out["events"].items():
+        print(f"\n## {event}: fresh batch {entry['batch']}, {entry['questions']} questions")
+        print("  " + f"{'design':8} " + " ".join(f"{h:>9}" for h in heads) + "  modes")
+        for design, d in entry["designs"].items():
+            s = d["summary"]
+            cells = " ".join(f"{s[c]:9}" if s[c] is not None else f"{'-':>9}" for c in cols)
+            print(f"  {design:8} {cells}  {s['modes']}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
