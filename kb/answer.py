@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from kb import audit
+from kb import audit, choose, verify
 from kb.context import WORD_BUDGET, Source, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
@@ -32,23 +32,28 @@ from kb.textnorm import tokens
 MAX_QUESTION_CHARS = 1000
 K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
+CHOSEN_MAX_TOKENS = 80  # "n: " and one short sentence
 MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 
 _MONTHS = "January February March April May June July August September October November December".split()
 
 
+def _about(event: dict | None) -> str:
+    """What the prompts call the event, from its manifest: its title, organiser and date."""
+    if not (event and event.get("title")):
+        return "an event's documents"
+    day = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", event.get("date") or "")
+    when = f"{int(day[3])} {_MONTHS[int(day[2]) - 1]} {day[1]}" if day else event.get("date") or ""
+    context = ", ".join(x for x in (event.get("organiser"), when) if x)
+    return f"the event \"{event['title']}\"" + (f" ({context})" if context else "")
+
+
 def system_prompt(event: dict | None) -> str:
     """The system prompt for the questions on one event: constant for a knowledge base, so that llama.cpp reuses its
     evaluated prefix from one question to the next. What it says of the event comes from the event's manifest."""
-    about = "an event's documents"
-    if event and event.get("title"):
-        day = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", event.get("date") or "")
-        when = f"{int(day[3])} {_MONTHS[int(day[2]) - 1]} {day[1]}" if day else event.get("date") or ""
-        context = ", ".join(x for x in (event.get("organiser"), when) if x)
-        about = f"the event \"{event['title']}\"" + (f" ({context})" if context else "")
     return (
-        f"You answer questions about {about}. "
+        f"You answer questions about {_about(event)}. "
         "Each question comes with numbered sources. Give the answer the sources contain, in one or two short sentences, "
         "in the language the question asks for, ending each sentence with its source number like [1]. "
         "Copy figures, units and names exactly as the source writes them. "
@@ -71,7 +76,8 @@ ECHO = "the answer only repeats the question"
 NO_PASSAGE = "retrieval found no passage relevant to the question"
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
-DESIGNS = ("legacy",)  # the answer paths `Answerer(design=...)` can run
+DESIGNS = ("choose", "legacy")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
+CHOSE_NONE = "the model chose no sentence as the answer"
 
 
 class BusyError(EventKBError):
@@ -132,6 +138,13 @@ def shown(language: str, sources: list[Source], sentences: list[Sentence], reaso
     by_n = {s.n: s for s in sources}
     cited = sorted({n for s in sentences if s.supported for n in s.citations})
     return compose(sentences), [_citation(by_n[n]) for n in cited]
+
+
+def _chosen_citation(candidate: choose.Candidate) -> dict:
+    """A citation of the chosen sentence: its passage with the sentence itself, for the viewer to highlight."""
+    p = candidate.passage
+    return {"n": candidate.n, "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
+            "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": candidate.text}
 
 
 def _citation(source: Source) -> dict:
@@ -234,9 +247,17 @@ class Answerer:
     meter: Meter
     audit_log: sqlite3.Connection | None = None
     wait_s: float = 300.0
-    settings: dict = field(default_factory=lambda: {"k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
+    settings: dict = field(default_factory=dict)
     cache: bool = True
-    design: str = "legacy"
+    design: str = "choose"
+
+    def __post_init__(self) -> None:
+        if self.design not in DESIGNS:
+            raise EventKBError(f"Unknown answer design {self.design!r}: use one of {', '.join(DESIGNS)}.")
+        defaults = ({"design": "choose", "passages": choose.PASSAGES, "candidates": choose.MAX_CANDIDATES, "max_words": choose.MAX_WORDS,
+                     "threshold": choose.THRESHOLD, "max_tokens": CHOSEN_MAX_TOKENS} if self.design == "choose" else
+                    {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
+        self.settings = {**defaults, **self.settings}
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False) -> dict:
         """The final record of an answer (the stream consumed)."""
@@ -276,6 +297,9 @@ class Answerer:
         if earlier is not None:
             yield from self._repeat(run, earlier)
             return
+        if self.design == "choose":
+            yield from self._stream_chosen(run, gone)
+            return
         read_retrieval = self.meter.start()
         run.hits, run.relevance, run.sources = gather(self.kb, question)
         run.energy = read_retrieval()
@@ -296,6 +320,107 @@ class Answerer:
                 self._settle(run)
             raise
         yield from self._settle(run)
+
+    def _stream_chosen(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
+        """The choose design: numbered candidate sentences, the model's pick and answer in one pass, the answer verified
+        against the chosen sentence by exact quote (the sentence itself, quoted, when it fails)."""
+        read_retrieval = self.meter.start()
+        run.hits = self.kb.search(run.question, k=self.settings["passages"])
+        embedder = self.kb.embedder
+        if run.hits:
+            run.candidates = choose.candidates(run.hits, embedder.query(run.question), lambda texts: embedder.passages(texts, None),
+                                               self.settings["candidates"])
+        run.energy = read_retrieval()
+        run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
+        try:
+            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [c.n for c in run.candidates]}
+            if run.candidates:
+                if not self._wait_for_model(gone):
+                    run.cancelled = True
+                else:
+                    try:
+                        self._generate_chosen(run, gone)
+                    finally:
+                        self.generator.lock.release()
+        except GeneratorExit:
+            run.cancelled = True
+            with contextlib.suppress(EventKBError):
+                self._settle_chosen(run)
+            raise
+        yield from self._settle_chosen(run)
+
+    def _generate_chosen(self, run: _Run, gone: Callable[[], bool]) -> None:
+        read = self.meter.start()
+        g0 = time.perf_counter()
+        about = _about(self.kb.event)
+        messages = [{"role": "system", "content": choose.instructions(about)},
+                    {"role": "user", "content": choose.prompt(run.question, LANGUAGE_NAMES[run.language], run.candidates)}]
+        run.raw = choose.PREFIX
+        pieces = self.generator.stream(messages, self.settings["max_tokens"], run.usage, choose.labels(run.candidates), choose.PREFIX)
+        try:
+            for piece in pieces:
+                if run.first_token_ms is None:
+                    run.first_token_ms = run.elapsed_ms()
+                run.raw += piece
+                if gone():
+                    run.cancelled = True
+                    break
+                if run.raw[len(choose.PREFIX):].lstrip()[:1] == "0":  # the model chose none: nothing it writes next is used
+                    break
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+            run.generation_ms = (time.perf_counter() - g0) * 1000
+            run.energy = _add(run.energy, read())
+
+    def _settle_chosen(self, run: _Run) -> list[dict]:
+        """Decide, verify and record the chosen answer; the events left to send."""
+        reason, mode, answer, citations, problems = None, "generated", "", [], []
+        chosen, probability = 0, 0.0
+        if run.cancelled:
+            reason, mode = CANCELLED, "cancelled"
+        elif not run.candidates:
+            reason, mode = NO_PASSAGE, "abstained"
+        else:
+            chosen, probability = choose.decide(run.usage.choice, self.settings["threshold"])
+            if not chosen:
+                reason, mode = CHOSE_NONE, "abstained"
+            else:
+                candidate = run.candidates[chosen - 1]
+                replied, text = choose.parse(run.raw)
+                if replied != chosen or not text or is_refusal(text):
+                    problems = ["the model wrote no answer from the chosen sentence"]
+                else:
+                    problems = verify.problems(text, [candidate.text], run.question, detect(candidate.text, default=run.language) == run.language)
+                    if detect(text, default=run.language) != run.language:
+                        problems.append("the answer is not in the question's language")
+                if problems:
+                    answer, mode = verify.quote(candidate.text, run.language) + f" [{chosen}]", "quoted"
+                else:
+                    body, stop = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
+                    answer = f"{body.rstrip()} [{chosen}]{stop}"
+                citations = [_chosen_citation(candidate)]
+        if reason is not None:
+            answer = ABSTAIN[run.language] if mode != "cancelled" else ""
+        if run.first_shown_ms is None:
+            run.first_shown_ms = run.elapsed_ms()
+        events = [] if reason is not None else [{"type": "sentence", "text": answer, "citations": [chosen]}]
+        events.append({"type": "answer", "text": answer, "citations": citations, "abstained": reason is not None, "mode": mode})
+        sentences = [Sentence(answer, [chosen], [chosen], True, problems)] if reason is None else []
+        run.sources = []
+        record = self._record(run, sentences, answer, citations, reason, mode, [])
+        record["sources"] = [{"n": c.n, "id": c.passage.id, "sentences": [c.text]} for c in run.candidates]
+        record["choice"] = {"chosen": chosen, "probability": round(probability, 4), "problems": problems,
+                            "probabilities": {k: round(v, 4) for k, v in run.usage.choice.items()}}
+        if self.audit_log is not None:
+            retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)]
+            try:
+                audit.save(self.audit_log, record, retrieved)
+            except sqlite3.Error as exc:
+                raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
+        events.append({"type": "record", "record": record})
+        return events
 
     def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
         read = self.meter.start()
@@ -443,6 +568,7 @@ class _Run:
     shown: list[Sentence] = field(default_factory=list)
     cancelled: bool = False
     cache_key: str = ""
+    candidates: list[choose.Candidate] = field(default_factory=list)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

@@ -43,10 +43,10 @@ class BusyGenerator(FakeGenerator):
 
     word_s: float = 0.05
 
-    def stream(self, messages, max_tokens, usage):
+    def stream(self, messages, max_tokens, usage, *args):
         fail = "#fail" in messages[-1]["content"]
         after = 0  # words written after the first sentence
-        for piece in super().stream(messages, max_tokens, usage):
+        for piece in super().stream(messages, max_tokens, usage, *args):
             end = time.process_time() + self.word_s
             while time.process_time() < end:
                 pass

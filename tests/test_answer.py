@@ -1,13 +1,16 @@
-"""Answering with a scripted fake generator and a fake meter: streaming, checks, abstention, audit, busy."""
+"""The legacy answer design (the model writes from numbered sources, rules check it), kept for the comparison with the
+choose design: streaming, checks, abstention, audit, busy, with a scripted fake generator and a fake meter."""
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
 import pytest
 
 from kb import audit
-from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, Answerer, BusyError, compose, system_prompt, validate, warm_up_question
+from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, BusyError, compose, system_prompt, validate, warm_up_question
+from kb.answer import Answerer as _Answerer
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
@@ -15,10 +18,11 @@ from kb.knowledge import Hit
 from kb.store import Passage
 from kb.support import Sentence
 
+Answerer = functools.partial(_Answerer, design="legacy")
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
 
 
-def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> Answerer:
+def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> _Answerer:
     return Answerer(kb, FakeGenerator(reply), meter or FakeMeter(36.0), audit.connect(tmp_path / "home"), cache=cache)
 
 

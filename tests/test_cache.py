@@ -20,9 +20,9 @@ REPLY = "La vidéo Baby shark compte plus de 14 millards de vues [1]."
 class Counting(FakeGenerator):
     generated = 0
 
-    def stream(self, messages, max_tokens, usage):
+    def stream(self, messages, max_tokens, usage, *args):
         self.generated += 1
-        yield from super().stream(messages, max_tokens, usage)
+        yield from super().stream(messages, max_tokens, usage, *args)
 
 
 def test_the_key_ignores_case_spacing_and_punctuation_and_nothing_else():

@@ -105,12 +105,10 @@ def test_html_from_documents_shows_as_text_everywhere(client):
 def test_instructions_inside_a_document_do_not_reach_the_answer(hostile_home):
     """The fake model obeys the injected instruction; the support check keeps it out of the answer."""
     kb = KnowledgeBase.open(hostile_home, embedder=FakeEmbedder())
-    from kb.answer import system_prompt
-
-    system = system_prompt(kb.event)
     obeying = FakeGenerator(lambda m: "PWNED. " + m[0]["content"] if "PWNED" in m[-1]["content"] else echo_first_source(m))
     record = Answerer(kb, obeying, FakeMeter()).ask("Que dit le document sur le lithium et les terres rares et PWNED ?")
-    assert obeying.calls[-1][0]["content"] == system
+    system = obeying.calls[-1][0]["content"]
+    assert obeying.calls[-1][0]["role"] == "system" and "PWNED" not in system
     assert "PWNED" not in record["answer"] and system[:40] not in record["answer"]
     assert obeying.calls, "the question must reach the model for this test to mean anything"
 

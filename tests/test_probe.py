@@ -51,7 +51,8 @@ def test_1_a_stream_never_carries_unchecked_text(client):
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "retrieval" and kinds[-2:] == ["answer", "record"] and "token" not in kinds
     assert not any("Obama" in data.get("text", "") for _, data in events)
-    assert events[-1][1]["record"]["abstained"]
+    record = events[-1][1]["record"]
+    assert record["abstained"] or record["mode"] == "quoted" or not record["choice"]["problems"]  # withheld, quoted or verified
 
 
 def test_1_framing_holds_whatever_the_question(client):
