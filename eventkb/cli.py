@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small' (default: $EVENTKB_MODEL or the bundled Qwen2.5 1.5B)")
     p.add_argument("--no-cache", action="store_true", help="generate again even if this question was answered before on the same build, model and settings")
+    p.add_argument("--design", choices=("legacy", "choose"), default="legacy",
+                   help="legacy: the model writes from numbered sources, checked by rules (default); choose: the model picks a numbered sentence, verified by exact quote")
 
     p = command("audit", "Show the stored answers, or one of them with the passages behind it.")
     p.add_argument("id", nargs="?")
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--subset", type=int, metavar="N", help="only N questions of each set, spread over it (a quick run)")
     p.add_argument("--batch", metavar="NAME", help='only the answer questions of one batch of eval/answers.toml ("first", "hp")')
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
+    p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design to measure (default legacy)")
 
     p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
@@ -183,7 +186,7 @@ def _eval(args: argparse.Namespace, kb) -> int:
     from kb.generator import load_generator
 
     in_batch(load_set(ANSWER_SET)["questions"], args.batch)  # an unknown batch fails before the model loads
-    answerer = Answerer(kb, load_generator(args.model), choose_meter())
+    answerer = Answerer(kb, load_generator(args.model), choose_meter(), design=args.design)
     kb.search("warm up", k=1)
     answerer.ask(warm_up_question(kb.event))  # the constant prompt prefix is then cached, as in a running server
     result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr), batch=args.batch)
@@ -279,7 +282,7 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
     from kb.energy import choose_meter
     from kb.generator import load_generator
 
-    answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home), cache=not args.no_cache)
+    answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design)
     record = None
     shown = False
     for event in answerer.stream(args.question):

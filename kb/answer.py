@@ -76,7 +76,7 @@ ECHO = "the answer only repeats the question"
 NO_PASSAGE = "retrieval found no passage relevant to the question"
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
-DESIGNS = ("choose", "legacy")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
+DESIGNS = ("legacy", "choose")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
 CHOSE_NONE = "the model chose no sentence as the answer"
 
 
@@ -249,7 +249,7 @@ class Answerer:
     wait_s: float = 300.0
     settings: dict = field(default_factory=dict)
     cache: bool = True
-    design: str = "choose"
+    design: str = "legacy"  # the choose design measured worse on the tuned sets (BENCHMARKS.md): selectable, not the default
 
     def __post_init__(self) -> None:
         if self.design not in DESIGNS:
@@ -297,59 +297,43 @@ class Answerer:
         if earlier is not None:
             yield from self._repeat(run, earlier)
             return
-        if self.design == "choose":
-            yield from self._stream_chosen(run, gone)
-            return
+        chosen = self.design == "choose"
         read_retrieval = self.meter.start()
-        run.hits, run.relevance, run.sources = gather(self.kb, question)
+        if chosen:
+            self._gather_candidates(run)
+        else:
+            run.hits, run.relevance, run.sources = gather(self.kb, question)
         run.energy = read_retrieval()
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
+        settle = self._settle_chosen if chosen else self._settle
         try:
-            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in run.sources]}
-            if run.sources:
+            numbered = run.candidates if chosen else run.sources
+            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered]}
+            if numbered:
                 if not self._wait_for_model(gone):
                     run.cancelled = True
                 else:
                     try:
-                        yield from self._generate(run, gone)
+                        yield from (self._generate_chosen(run, gone) if chosen else self._generate(run, gone))
                     finally:
                         self.generator.lock.release()
         except GeneratorExit:  # the consumer hung up: nothing more can be sent, but the record is kept
             run.cancelled = True
             with contextlib.suppress(EventKBError):  # a full disk: nobody is left to tell
-                self._settle(run)
+                settle(run)
             raise
-        yield from self._settle(run)
+        yield from settle(run)
 
-    def _stream_chosen(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
-        """The choose design: numbered candidate sentences, the model's pick and answer in one pass, the answer verified
-        against the chosen sentence by exact quote (the sentence itself, quoted, when it fails)."""
-        read_retrieval = self.meter.start()
+    def _gather_candidates(self, run: _Run) -> None:
+        """The choose design's context: the retrieved passages and, from them, the numbered candidate sentences."""
         run.hits = self.kb.search(run.question, k=self.settings["passages"])
-        embedder = self.kb.embedder
         if run.hits:
+            embedder = self.kb.embedder
             run.candidates = choose.candidates(run.hits, embedder.query(run.question), lambda texts: embedder.passages(texts, None),
                                                self.settings["candidates"])
-        run.energy = read_retrieval()
-        run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
-        try:
-            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [c.n for c in run.candidates]}
-            if run.candidates:
-                if not self._wait_for_model(gone):
-                    run.cancelled = True
-                else:
-                    try:
-                        self._generate_chosen(run, gone)
-                    finally:
-                        self.generator.lock.release()
-        except GeneratorExit:
-            run.cancelled = True
-            with contextlib.suppress(EventKBError):
-                self._settle_chosen(run)
-            raise
-        yield from self._settle_chosen(run)
 
-    def _generate_chosen(self, run: _Run, gone: Callable[[], bool]) -> None:
+    def _generate_chosen(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
+        """The model's pick and answer in one pass: nothing is shown before it is verified, so this yields no event."""
         read = self.meter.start()
         g0 = time.perf_counter()
         about = _about(self.kb.event)
@@ -373,6 +357,7 @@ class Answerer:
                 close()
             run.generation_ms = (time.perf_counter() - g0) * 1000
             run.energy = _add(run.energy, read())
+        yield from ()
 
     def _settle_chosen(self, run: _Run) -> list[dict]:
         """Decide, verify and record the chosen answer; the events left to send."""

@@ -98,7 +98,7 @@ def test_a_quote_takes_the_marks_of_the_question_language():
 
 
 def answerer(kb, reply, tmp_path, choice=None) -> Answerer:
-    return Answerer(kb, FakeGenerator(reply, choice=choice), FakeMeter(36.0), audit.connect(tmp_path / "home"), cache=False)
+    return Answerer(kb, FakeGenerator(reply, choice=choice), FakeMeter(36.0), audit.connect(tmp_path / "home"), cache=False, design="choose")
 
 
 def sentence_with(messages: list[dict], needle: str) -> tuple[int, str]:
