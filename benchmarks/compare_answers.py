@@ -1,9 +1,9 @@
 """Answer quality, speed and energy of the answer designs side by side, per event, on one fresh batch of each event.
 
-Usage: .venv/bin/python benchmarks/compare_answers.py [--designs choose,legacy] [--json OUT]
+Usage: .venv/bin/python benchmarks/compare_answers.py [--designs legacy,choose] [--batches hq,a17] [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
-the questions of the named batch ("hq" on the bundled event, "a17" on the others: written before the change they
-measure) through each design with the default model, and prints key facts (same- and cross-language apart),
+the questions of the named batch (by default "hq" on the bundled event, "a17" on the others: written before the
+change they measure) through each design with the default model, and prints key facts (same- and cross-language apart),
 citation precision, abstention recall, language match, time to first token, full answer and energy per answer.
 About 6 s per question and design on 2 cores.
 """
@@ -79,15 +79,17 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
+    parser.add_argument("--batches", default="hq,a17", help="the bundled event's batch and the other events' (default hq,a17; the second round: hr,a17b)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
     if len(reports) < 4:
         sys.exit(f"error: the four reports are not in {args.reports}: pass --reports DIR.")
-    inputs = {BUNDLED: ([BUNDLED_EVENT, *reports], "hq")}
+    bundled_batch, event_batch = args.batches.split(",")
+    inputs = {BUNDLED: ([BUNDLED_EVENT, *reports], bundled_batch)}
     for folder in sorted(p for p in args.events.iterdir() if (p / "event.toml").is_file() and (EVENT_SETS / f"{p.name}.toml").is_file()):
-        inputs[folder.name] = ([folder], "a17")
+        inputs[folder.name] = ([folder], event_batch)
     if args.only:
         inputs = {args.only: inputs[args.only]}
     designs = [d for d in args.designs.split(",") if d]

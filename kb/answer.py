@@ -369,11 +369,13 @@ class Answerer:
             reason, mode = NO_PASSAGE, "abstained"
         else:
             chosen, probability = choose.decide(run.usage.choice, self.settings["threshold"])
+            replied, text = choose.parse(run.raw)
+            if replied == 0:  # it wrote option 0's words after another number
+                chosen = 0
             if not chosen:
                 reason, mode = CHOSE_NONE, "abstained"
             else:
                 candidate = run.candidates[chosen - 1]
-                replied, text = choose.parse(run.raw)
                 if replied != chosen or not text or is_refusal(text):
                     problems = ["the model wrote no answer from the chosen sentence"]
                 else:

@@ -13,6 +13,7 @@ import numpy as np
 from kb.context import split_sentences
 from kb.knowledge import Hit
 from kb.store import Passage
+from kb.textnorm import fold
 
 MAX_CANDIDATES = 6  # one digit each, so that one token carries the choice
 PASSAGES = 5  # the retrieved passages the candidates are drawn from
@@ -64,11 +65,12 @@ def labels(found: list[Candidate]) -> list[str]:
 
 
 PREFIX = "Sentence ["  # what the reply is made to start with, so that its next token is the choice
+NONE = "None of these sentences answers the question."  # the option numbered 0
 
 
 def prompt(question: str, language_name: str, found: list[Candidate]) -> str:
     lines = "\n".join(f"[{c.n}] ({c.label}) {c.text}" for c in found)
-    return (f"Question: {question}\n\nSentences:\n[0] None of these sentences answers the question.\n{lines}\n\n"
+    return (f"Question: {question}\n\nSentences:\n[0] {NONE}\n{lines}\n\n"
             f"Which sentence answers the question? Reply \"Sentence [n]:\" then the answer in {language_name}.")
 
 
@@ -93,9 +95,15 @@ def decide(probabilities: dict[str, float], threshold: float = THRESHOLD) -> tup
 
 
 def parse(reply: str) -> tuple[int | None, str]:
-    """The number the reply starts with ("3: …", "[3] …") or cites ("… [3]"), and its answer text without it."""
+    """The number the reply starts with ("3: …", "[3] …") or cites ("… [3]"), and its answer text without it; 0 when
+    the answer is the words of option 0 whatever number came first."""
+    number, text = _parse(reply)
+    return (0, text) if fold(text).rstrip(". ").startswith(fold(NONE).rstrip(". ")) else (number, text)
+
+
+def _parse(reply: str) -> tuple[int | None, str]:
     found = re.match(r"\s*(?:Sentence\s*)?\[?(\d)\]?\s*[:.)\-–]?\s*", reply)
     if found:
-        return int(found.group(1)), reply[found.end():].strip()
+        return int(found.group(1)), re.sub(r"\s*\[\d\]", "", reply[found.end():]).strip()
     cited = re.search(r"\[(\d)\]", reply)
     return (int(cited.group(1)) if cited else None), re.sub(r"\s*\[\d\]", "", reply).strip()

@@ -50,6 +50,7 @@ def test_the_choice_is_the_likeliest_number_above_the_threshold(probabilities, e
     ("3: It has 14 billion views.", (3, "It has 14 billion views.")),
     ("It has 14 billion views [2].", (2, "It has 14 billion views.")),
     ("NOT IN SOURCES", (None, "NOT IN SOURCES")),
+    ("Sentence [5]: None of these sentences answers the question [5].", (0, "None of these sentences answers the question.")),
 ])
 def test_the_reply_gives_its_number_and_answer(reply, expected):
     assert choose.parse(reply) == expected
