@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design (default legacy; choose: the model picks a numbered sentence)")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
     p.add_argument("--public", action="store_true", help="required to listen on an address other than loopback")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
@@ -264,7 +265,7 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
     allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
-    app = create_app({"KB_HOME": str(home), "MODEL": args.model, "ALLOWED_HOSTS": allowed})
+    app = create_app({"KB_HOME": str(home), "MODEL": args.model, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design})
     engines = app.extensions["eventkb"]
     # Fail now, in one sentence, rather than on the first request; and warm up the embedder and
     # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).

@@ -214,3 +214,25 @@ def test_the_chat_page_takes_its_title_and_example_from_the_event(client, engine
     assert f"<h1>{title}</h1>" in french and f"<title>{title} · eventkb</title>" in english
     assert 'placeholder="Combien d&#39;énergie consomme une requête ChatGPT ?"' in french
     assert 'placeholder="How much energy does a ChatGPT request use?"' in english
+
+
+def test_the_passage_page_highlights_the_sentence_an_answer_was_chosen_from(client):
+    hit = client.get("/api/search", query_string={"q": "Baby shark", "k": 1}).get_json()["results"][0]
+    flat = " ".join(hit["text"].split())
+    sentence = flat[: flat.index(".") + 1] if "." in flat else flat
+    page = client.get(f"/passage/{hit['id']}", query_string={"sentence": sentence}).get_data(as_text=True)
+    assert '<strong class="chosen">' in page and page.count('class="chosen"') == 1
+    page = client.get(f"/passage/{hit['id']}", query_string={"sentence": "<script>not in it</script>"}).get_data(as_text=True)
+    assert 'class="chosen"' not in page and "<script>not" not in page
+
+
+def test_the_choose_design_answers_in_the_web_app_with_the_chosen_sentence(event_home):
+    from kb.generator import echo_first_source
+
+    from tests.conftest import fake_client
+
+    client = fake_client(event_home, echo_first_source, ANSWER_DESIGN="choose")
+    record = client.post("/api/ask", json={"question": QUESTION}).get_json()
+    assert record["settings"]["design"] == "choose" and not record["abstained"]
+    [citation] = record["citations"]
+    assert citation["sentence"] and citation["sentence"] in " ".join(citation["text"].split())

@@ -27,6 +27,7 @@ class Engines:
         self.ingest_paths = [Path(p) for p in config.get("INGEST_PATHS") or []]
         self.queue = threading.BoundedSemaphore(int(config.get("QUEUE_SIZE", 8)))
         self.cache = bool(config.get("ANSWER_CACHE", True))  # a question asked before gets its stored answer again
+        self.design = config.get("ANSWER_DESIGN") or "legacy"  # or "choose": see kb.answer.DESIGNS
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
         self._meter: Meter | None = None
@@ -52,7 +53,7 @@ class Engines:
         generator = self.generator
         assert self._meter is not None
         return Answerer(self.kb, generator, self._meter, audit.connect(self.home) if logged else None, wait_s=self.wait_s,
-                        cache=self.cache)
+                        cache=self.cache, design=self.design)
 
     def enter_queue(self) -> None:
         """Take a place in the bounded queue of questions, or raise BusyError at once when it is full."""

@@ -136,7 +136,11 @@ def event() -> str:
 def passage(passage_id: str) -> str:
     kb = engines().kb
     centre = kb.passage(passage_id)
-    return render_template("passage.html", p=centre, around=kb.around(passage_id))
+    flat = " ".join(centre.text.split())
+    sentence = request.args.get("sentence", "")
+    at = flat.find(sentence) if sentence else -1
+    chosen = (flat[:at], sentence, flat[at + len(sentence):]) if at >= 0 else None  # the sentence an answer was chosen from
+    return render_template("passage.html", p=centre, around=kb.around(passage_id), chosen=chosen)
 
 
 def same_site(target: str | None) -> str:

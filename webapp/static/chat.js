@@ -39,6 +39,20 @@ function renderAnswer(target, record) {
   }
 }
 
+// The cited passage, with the sentence the answer was chosen from (when there is one) highlighted.
+function quoteWithSentence(text, sentence) {
+  const box = el("blockquote", {});
+  const flat = text.split(/\s+/).join(" ");
+  const at = sentence ? flat.indexOf(sentence) : -1;
+  if (at < 0) {
+    box.textContent = text;
+    return box;
+  }
+  box.append(document.createTextNode(flat.slice(0, at)), el("mark", { class: "chosen" }, sentence),
+             document.createTextNode(flat.slice(at + sentence.length)));
+  return box;
+}
+
 function renderRecord(turn, record) {
   const answer = turn.querySelector(".answer");
   renderAnswer(answer, record);
@@ -56,8 +70,9 @@ function renderRecord(turn, record) {
     const list = el("ol", { class: "citations" });
     for (const c of record.citations) {
       const item = el("li", { value: String(c.n) });
-      item.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}#passage` }, locator(c)));
-      item.append(el("blockquote", {}, c.text));
+      const chosen = c.sentence ? `?sentence=${encodeURIComponent(c.sentence)}` : "";
+      item.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}${chosen}#passage` }, locator(c)));
+      item.append(quoteWithSentence(c.text, c.sentence));
       list.append(item);
     }
     turn.append(list);
