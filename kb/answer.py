@@ -148,9 +148,11 @@ def _chosen_citation(candidate: choose.Candidate) -> dict:
 
 
 def _citation(source: Source) -> dict:
+    """A citation of a source: its passage, and the first sentence the model read from it, for the viewer to highlight."""
     p = source.passage
+    read = source.sentences[0].removeprefix("… ").removesuffix(" …") if source.sentences else None
     return {"n": source.n, "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
-            "lines": list(p.lines) if p.lines else None, "speaker": p.speaker}
+            "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": read}
 
 
 def compose(sentences: list[Sentence]) -> str:

@@ -211,3 +211,40 @@ def test_event_page_on_a_phone_in_english_and_hostile_text_stays_text(server, br
     page.click("nav .lang")
     assert page.locator("html").get_attribute("lang") == "fr"
     context.close()
+
+
+def test_the_chat_reads_like_a_chat_in_order_with_a_stop_button_and_on_a_phone(fake, browser):
+    context = browser.new_context(locale="fr-BE", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(fake + "/")
+    ask(page, "Combien de vues compte la vidéo Baby shark sur YouTube ?")
+    assert page.input_value("#question") == "" and page.evaluate("document.activeElement.id") == "question"
+    page.fill("#question", "Qui a modéré le panel ?")
+    page.press("#question", "Shift+Enter")  # a new line, not a question
+    assert page.locator(".turn").count() == 1 and "\n" in page.input_value("#question")
+    page.press("#question", "Enter")
+    page.wait_for_selector(".turn:nth-of-type(2) .meta", timeout=90_000)
+    questions = page.locator(".turn .question").all_inner_texts()
+    assert questions[0].startswith("Combien") and questions[1].startswith("Qui a modéré"), "newest at the bottom"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
+    # Stopped while the model writes: the page says so, keeps nothing, and the server records the answer as cancelled.
+    page.fill("#question", "Résume le panel. Answer: " + " ".join(["mot"] * 400))
+    page.press("#question", "Enter")
+    page.wait_for_selector("#stop-button:not([hidden])")
+    page.wait_for_timeout(1500)
+    page.click("#stop-button")
+    page.wait_for_selector(".turn:nth-of-type(3) .stopped")
+    assert page.locator(".turn:nth-of-type(3) .answer").inner_text() == "" and page.is_hidden("#stop-button")
+    with urllib.request.urlopen(f"{fake}/api/answers", timeout=10) as response:
+        newest = json.loads(response.read())["answers"][0]
+    deadline = time.monotonic() + 20
+    while "Résume" not in newest["question"] and time.monotonic() < deadline:  # recorded once the server sees the client gone
+        time.sleep(0.5)
+        with urllib.request.urlopen(f"{fake}/api/answers", timeout=10) as response:
+            newest = json.loads(response.read())["answers"][0]
+    assert "Résume" in newest["question"] and newest["cancelled"], newest
+    assert errors == []
+    context.close()

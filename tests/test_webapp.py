@@ -236,3 +236,10 @@ def test_the_choose_design_answers_in_the_web_app_with_the_chosen_sentence(event
     assert record["settings"]["design"] == "choose" and not record["abstained"]
     [citation] = record["citations"]
     assert citation["sentence"] and citation["sentence"] in " ".join(citation["text"].split())
+
+
+def test_passages_are_shown_reflowed_and_their_locators_kept():
+    from webapp.pages import reflow
+
+    text = "Roald fait\nconfiance au secteur du numé-\nrique.\n\nDeuxième para-\ngraphe, Data-\nCenter, 2018-\n2020."
+    assert reflow(text) == "Roald fait confiance au secteur du numérique.\n\nDeuxième paragraphe, Data-Center, 2018-2020."

@@ -1,6 +1,8 @@
 """The HTML pages. Data comes from the engines (kb, audit); the pages only arrange it."""
 from __future__ import annotations
 
+import re
+
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
@@ -150,6 +152,14 @@ def same_site(target: str | None) -> str:
     if not target or odd or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("pages.chat")
     return target
+
+
+@bp.app_template_filter("reflow")
+def reflow(text: str) -> str:
+    """A passage as people read it: the layout's line breaks and end-of-line hyphens removed, paragraphs kept (display only)."""
+    paragraphs = re.split(r"\n\s*\n", text)
+    joined = (re.sub(r"(?<=\w)-\n(?=\w)", "-", re.sub(r"(?<=[^\W\d_])-\n(?=[a-zà-ÿ])", "", p)) for p in paragraphs)
+    return "\n\n".join(" ".join(p.split()) for p in joined if p.strip())
 
 
 @bp.get("/lang/<code>")

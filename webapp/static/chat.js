@@ -6,6 +6,8 @@ const words = JSON.parse(document.getElementById("words").dataset.words);
 const form = document.getElementById("ask");
 const input = document.getElementById("question");
 const button = document.getElementById("ask-button");
+const stopButton = document.getElementById("stop-button");
+let stopping = null;  // aborts the answer being streamed: the server then stops the model and records it as cancelled
 const statusLine = document.getElementById("status");
 const conversation = document.getElementById("conversation");
 
@@ -37,6 +39,12 @@ function renderAnswer(target, record) {
       target.append(document.createTextNode(piece));
     }
   }
+}
+
+// A passage as people read it: the layout's line breaks and end-of-line hyphens removed, paragraphs kept (display only).
+function reflow(text) {
+  return text.split(/\n\s*\n/).map((para) => para.replace(/(\p{Ll})-\n(\p{Ll})/gu, "$1$2").replace(/(\w)-\n(\w)/gu, "$1-$2").split(/\s+/).join(" ").trim())
+    .filter(Boolean).join("\n\n");
 }
 
 // The cited passage, with the sentence the answer was chosen from (when there is one) highlighted.
@@ -72,7 +80,7 @@ function renderRecord(turn, record) {
       const item = el("li", { value: String(c.n) });
       const chosen = c.sentence ? `?sentence=${encodeURIComponent(c.sentence)}` : "";
       item.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}${chosen}#passage` }, locator(c)));
-      item.append(quoteWithSentence(c.text, c.sentence));
+      item.append(quoteWithSentence(reflow(c.text), c.sentence));
       list.append(item);
     }
     turn.append(list);
@@ -128,17 +136,40 @@ function showError(turn, payload) {
   turn.append(el("p", { class: "error", role: "alert" }, message));
 }
 
+function follow(turn) {
+  turn.scrollIntoView({ block: "end" });
+}
+
+// Stopped by the user: what was shown was checked, but the answer is incomplete, so none of it stays.
+function stopped(turn) {
+  const answer = turn.querySelector(".answer");
+  answer.textContent = "";
+  answer.removeAttribute("aria-busy");
+  answer.classList.remove("pending");
+  turn.append(el("p", { class: "notice stopped", role: "status" }, words.stopped));
+  statusLine.textContent = "";
+}
+
 async function ask(question) {
   const turn = el("article", { class: "turn" });
   turn.append(el("p", { class: "question" }, question));
   turn.append(el("p", { class: "answer pending", "aria-busy": "true" }));
-  conversation.prepend(turn);
+  conversation.append(turn);  // in order, newest at the bottom, the view following it
+  follow(turn);
   statusLine.textContent = words.thinking;
-  const response = await fetch("/api/ask/stream", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify({ question }),
-  });
+  stopping = new AbortController();
+  let response;
+  try {
+    response = await fetch("/api/ask/stream", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify({ question }),
+      signal: stopping.signal,
+    });
+  } catch (err) {
+    if (stopping.signal.aborted) return stopped(turn);
+    throw err;
+  }
   if (!response.ok) {
     let payload = { message: response.statusText };
     try { payload = (await response.json()).error; } catch (_) { /* not JSON */ }
@@ -152,7 +183,14 @@ async function ask(question) {
   let buffer = "";
   let settled = false;
   for (;;) {
-    const { value, done } = await reader.read();
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      if (stopping.signal.aborted) return stopped(turn);
+      throw err;
+    }
+    const { value, done } = chunk;
     if (done) break;
     buffer += decoder.decode(value, { stream: true });
     let cut;
@@ -182,6 +220,7 @@ async function ask(question) {
         settled = true;
         showError(turn, payload);
       }
+      follow(turn);
     }
   }
   if (!settled) showError(turn, { message: words.cut });
@@ -192,16 +231,23 @@ form.addEventListener("submit", async (event) => {
   const question = input.value.trim();
   if (!question) return;
   button.disabled = true;
+  stopButton.hidden = false;
+  input.value = "";
   try {
     await ask(question);
   } catch (err) {
-    const turn = conversation.querySelector(".turn");
+    const turn = conversation.querySelector(".turn:last-of-type");
     if (turn) showError(turn, { message: String(err) });
     else statusLine.textContent = words.failed.replace("{m}", String(err));
   } finally {
     button.disabled = false;
+    stopButton.hidden = true;
     input.focus();
   }
+});
+
+stopButton.addEventListener("click", () => {
+  if (stopping) stopping.abort();
 });
 
 input.addEventListener("keydown", (event) => {
