@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("ask", "Answer a question from the event's sources, with checked citations and the energy used.")
     p.add_argument("question")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small' (default: $EVENTKB_MODEL or the bundled Qwen2.5 1.5B)")
+    p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
+                   "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
     p.add_argument("--no-cache", action="store_true", help="generate again even if this question was answered before on the same build, model and settings")
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy",
                    help="legacy: the model writes from numbered sources, checked by rules (default); choose: the model picks a numbered sentence, verified by exact quote")
@@ -81,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--subset", type=int, metavar="N", help="only N questions of each set, spread over it (a quick run)")
     p.add_argument("--batch", metavar="NAME", help='only the answer questions of one batch of eval/answers.toml ("first", "hp")')
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
+    p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
+                   "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design to measure (default legacy)")
 
     p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
@@ -88,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design (default legacy; choose: the model picks a numbered sentence)")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
+    p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
+                   "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
     p.add_argument("--public", action="store_true", help="required to listen on an address other than loopback")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a name or address people open the app by (repeatable); loopback names are always allowed")
@@ -187,7 +193,7 @@ def _eval(args: argparse.Namespace, kb) -> int:
     from kb.generator import load_generator
 
     in_batch(load_set(ANSWER_SET)["questions"], args.batch)  # an unknown batch fails before the model loads
-    answerer = Answerer(kb, load_generator(args.model), choose_meter(), design=args.design)
+    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), design=args.design)
     kb.search("warm up", k=1)
     answerer.ask(warm_up_question(kb.event))  # the constant prompt prefix is then cached, as in a running server
     result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr), batch=args.batch)
@@ -265,7 +271,7 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
     allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
-    app = create_app({"KB_HOME": str(home), "MODEL": args.model, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design})
+    app = create_app({"KB_HOME": str(home), "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design})
     engines = app.extensions["eventkb"]
     # Fail now, in one sentence, rather than on the first request; and warm up the embedder and
     # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).
@@ -283,7 +289,7 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
     from kb.energy import choose_meter
     from kb.generator import load_generator
 
-    answerer = Answerer(kb, load_generator(args.model), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design)
+    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design)
     record = None
     shown = False
     for event in answerer.stream(args.question):

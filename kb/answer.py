@@ -358,7 +358,7 @@ class Answerer:
             if close is not None:
                 close()
             run.generation_ms = (time.perf_counter() - g0) * 1000
-            run.energy = _add(run.energy, read())
+            run.energy = _add(run.energy, self._generation_energy(run, read))
         yield from ()
 
     def _settle_chosen(self, run: _Run) -> list[dict]:
@@ -432,7 +432,17 @@ class Answerer:
             if close is not None:
                 close()  # stops llama.cpp at once when the loop did not run to its end
             run.generation_ms = (time.perf_counter() - g0) * 1000
-            run.energy = _add(run.energy, read())
+            run.energy = _add(run.energy, self._generation_energy(run, read))
+
+    def _generation_energy(self, run: _Run, read: Callable[[], Energy]) -> Energy:
+        """This process's energy while the model wrote, plus the model server's estimate when the model runs elsewhere."""
+        local = read()
+        remote = getattr(self.generator, "energy", None)
+        if remote is None:
+            return local
+        elsewhere = remote(run.usage)
+        return Energy(local.joules + elsewhere.joules, local.joules_low + elsewhere.joules_low, local.joules_high + elsewhere.joules_high,
+                      elsewhere.method, local.cpu_seconds, f"{elsewhere.detail}; plus this process: {local.detail}")
 
     def _show(self, run: _Run, supported: list[Sentence]) -> list[dict]:
         """Sentence events for the checked sentences not shown yet."""

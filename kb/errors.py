@@ -11,3 +11,11 @@ class NotFound(EventKBError):
 
 class NoKnowledgeBase(EventKBError):
     """The knowledge base home holds no build yet."""
+
+
+class Unavailable(EventKBError):
+    """A service the answer needs (a model server) is down or not answering: worth retrying later."""
+
+    def __init__(self, message: str, retry_after: int = 10) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -27,16 +27,18 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     choice: dict[str, float] = field(default_factory=dict)  # the first token's probabilities over the labels asked for
+    estimated: bool = False  # the prompt's tokens were estimated from its length (a server that does not count them)
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    file: str
+    file: str  # the GGUF file, or the model server's address
     sha256: str
+    backend: str = "llama.cpp"  # or "openai-compatible": a model server elsewhere
 
     def to_json(self) -> dict:
-        return {"name": self.name, "file": self.file, "sha256": self.sha256}
+        return {"name": self.name, "file": self.file, "sha256": self.sha256, "backend": self.backend}
 
 
 class Generator(Protocol):
@@ -200,16 +202,24 @@ def _close_all() -> None:
     _loaded.clear()
 
 
-def load_generator(spec: str | None = None) -> Generator:
-    """The generator for `spec` ("default", "small", "fake" or a GGUF path), loaded once per process."""
+def load_generator(spec: str | None = None, backend: str | None = None) -> Generator:
+    """The generator for `spec` ("default", "small", "fake" or a GGUF path), loaded once per process; with a model
+    server's address (`backend`, else $EVENTKB_BACKEND_URL), that server, `spec` naming its model unless "default"."""
     from kb import models
+    from kb.remote import OpenAIGenerator, backend_url
 
+    url = backend_url(backend)
     spec = generator_spec(spec)
+    key = f"{url}|{spec}" if url else spec
     with _loading:
-        if spec in _loaded:
-            return _loaded[spec]
+        if key in _loaded:
+            return _loaded[key]
+        if url:
+            generator: Generator = OpenAIGenerator(url, model=None if spec == "default" else spec)
+            _loaded[key] = generator
+            return generator
         if spec == "fake":
-            generator: Generator = FakeGenerator(echo_first_source)
+            generator = FakeGenerator(echo_first_source)
         elif spec in models.GENERATOR_ROLES:
             role = models.GENERATOR_ROLES[spec]
             entry = models.entry(role)

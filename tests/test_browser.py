@@ -19,7 +19,7 @@ import pytest
 from ingest.pipeline import ingest
 from kb.embedder import embedder_name, load_embedder
 from tests.conftest import EVENT, ROOT
-from tests.fake_server import Server, free_port
+from tests.fake_server import Server, free_port, wait_until_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -38,18 +38,7 @@ def server(tmp_path_factory):
     log = open(home / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "eventkb.cli", "serve", "--port", str(port), "--model", "small"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the server did not start: {(home / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.5)
+    wait_until_up(url + "/api/health", proc, home / "server.log")
     yield url
     proc.terminate()
     proc.wait(timeout=20)

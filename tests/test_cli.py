@@ -98,7 +98,7 @@ def test_ask_json_shape_then_audit_and_energy(ingested, capsys, monkeypatch):
     assert set(record["citations"][0]) >= {"n", "id", "text", "document", "title", "page", "lines", "speaker"}
     assert set(record["sentences"][0]) >= {"text", "citations", "supported"}
     assert set(record["energy"]) >= {"joules", "wh", "wh_low", "wh_high", "method", "gco2e", "comparisons"}
-    assert set(record["timings"]) >= {"retrieval_ms", "first_token_ms", "total_ms"} and set(record["model"]) == {"name", "file", "sha256"}
+    assert set(record["timings"]) >= {"retrieval_ms", "first_token_ms", "total_ms"} and set(record["model"]) == {"name", "file", "sha256", "backend"}
     assert main(["audit", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["answers"][0]["id"] == record["id"]
     assert main(["audit", record["id"]]) == 0

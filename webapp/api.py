@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from kb import audit
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
 from kb.energy import REFERENCES
-from kb.errors import EventKBError, NoKnowledgeBase, NotFound
+from kb.errors import EventKBError, NoKnowledgeBase, NotFound, Unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -55,6 +55,11 @@ def kb_error_status(exc: EventKBError) -> tuple[int, str]:
     if isinstance(exc, NoKnowledgeBase):
         return 503, "no_knowledge_base"
     return 400, "bad_request"
+
+
+@bp.errorhandler(Unavailable)
+def _unavailable(exc: Unavailable) -> Response:
+    return error_response(503, "model_unavailable", public(exc), exc.retry_after)
 
 
 @bp.errorhandler(EventKBError)
@@ -155,6 +160,9 @@ def ask_stream() -> Response:
                 yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
         except BusyError as exc:
             yield "event: error\ndata: " + json.dumps({"status": 503, "code": "busy", "message": str(exc), "retry_after": exc.retry_after}) + "\n\n"
+        except Unavailable as exc:
+            yield "event: error\ndata: " + json.dumps({"status": 503, "code": "model_unavailable", "message": public(exc), "retry_after": exc.retry_after},
+                                                      ensure_ascii=False) + "\n\n"
         except EventKBError as exc:
             yield "event: error\ndata: " + json.dumps({"status": 400, "code": "bad_request", "message": public(exc)}, ensure_ascii=False) + "\n\n"
         except Exception:  # the page must hear about it; the log keeps the details

@@ -22,6 +22,7 @@ class Engines:
     def __init__(self, config: dict) -> None:
         self.home: Path = kb_home(config.get("KB_HOME"))
         self.model_spec = config.get("MODEL")
+        self.backend = config.get("BACKEND_URL")  # a model server elsewhere (else $EVENTKB_BACKEND_URL, else the local model)
         self.embedder_spec = config.get("EMBEDDER")
         self.wait_s = float(config.get("QUEUE_WAIT_S", 60.0))
         self.ingest_paths = [Path(p) for p in config.get("INGEST_PATHS") or []]
@@ -44,7 +45,7 @@ class Engines:
     def generator(self) -> Generator:
         with self._lock:
             if self._generator is None:
-                self._generator = load_generator(self.model_spec)
+                self._generator = load_generator(self.model_spec, self.backend)
                 self._meter = choose_meter()
             return self._generator
 

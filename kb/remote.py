@@ -1,0 +1,149 @@
+"""A model served elsewhere, behind an OpenAI-compatible API (a llama.cpp server, vLLM, Ollama), through the official
+openai client: the same generator seam as the local model, streamed, with the server's token counts.
+
+Energy cannot be read on another machine: each answer's generation is estimated from its tokens, with the
+per-token range below, and labelled so.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import Iterator
+
+import numpy as np
+
+from kb.energy import Energy
+from kb.errors import EventKBError, Unavailable
+from kb.generator import ModelInfo, Usage
+
+TIMEOUT_S = 60.0  # a server that sends nothing for this long is given up on
+PARALLEL = 4  # answers sent to the server at once from one process; the server queues or batches them
+# Wh per 1,000 tokens (prompt and completion): high, this project's CPU figure for the bundled 1.5B model (0.0121 Wh
+# for about 300 tokens, BENCHMARKS.md, rounded up); low, a tenth of it for a server that batches on a GPU.
+WH_PER_1K_TOKENS = (0.005, 0.05)
+WH_SOURCE = "eventkb's 2-core CPU figure for a 1.5B model (high) and a tenth of it for a batching GPU server (low)"
+
+
+def backend_url(url: str | None = None) -> str | None:
+    """The model server asked for: `url`, else $EVENTKB_BACKEND_URL, else none (the local model)."""
+    return url or os.environ.get("EVENTKB_BACKEND_URL") or None
+
+
+class OpenAIGenerator:
+    """Streams chat replies from an OpenAI-compatible server at `url` (".../v1")."""
+
+    def __init__(self, url: str, model: str | None = None, key: str | None = None, timeout_s: float = TIMEOUT_S,
+                 parallel: int = PARALLEL) -> None:
+        try:
+            import openai
+        except ImportError:
+            raise EventKBError("The openai package is not installed: run `make setup`.") from None
+        self.openai = openai
+        self.url = url.rstrip("/")
+        self.client = openai.OpenAI(base_url=self.url, api_key=key or os.environ.get("EVENTKB_BACKEND_KEY") or "none",
+                                    timeout=timeout_s, max_retries=0)
+        self.model = model or os.environ.get("EVENTKB_BACKEND_MODEL") or self._first_model()
+        digest = hashlib.sha256(f"{self.url}|{self.model}".encode()).hexdigest()  # names the model in cache keys
+        self.info = ModelInfo(self.model, self.url, digest, backend="openai-compatible")
+        self.lock = threading.BoundedSemaphore(parallel)
+
+    def _first_model(self) -> str:
+        with self._errors():
+            models = self.client.models.list().data
+        if not models:
+            raise EventKBError(f"The model server at {self.url} serves no model: start it with one, or pass --backend-model.")
+        return models[0].id
+
+    def _errors(self):
+        return _Translate(self)
+
+    def stream(self, messages: list[dict], max_tokens: int, usage: Usage, labels: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+        kwargs: dict = {"model": self.model, "messages": messages, "stream": True, "temperature": 0.0, "max_tokens": max_tokens,
+                        "stream_options": {"include_usage": True}}
+        if labels:
+            kwargs.update(logprobs=True, top_logprobs=min(20, max(5, len(labels))))
+        written = ""  # the reply so far, to leave out `prefix` when the model writes it (the API cannot start the reply)
+        with self._errors():
+            chunks = self.client.chat.completions.create(**kwargs)
+            try:
+                for chunk in chunks:
+                    if getattr(chunk, "usage", None):
+                        usage.prompt_tokens = chunk.usage.prompt_tokens or usage.prompt_tokens
+                        usage.completion_tokens = chunk.usage.completion_tokens or usage.completion_tokens
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    if labels and not usage.choice:
+                        _read_choice(choice, labels, usage)
+                    piece = choice.delta.content if choice.delta else None
+                    if not piece:
+                        continue
+                    if not getattr(chunk, "usage", None):
+                        usage.completion_tokens += 1  # replaced by the server's count when it sends one
+                    if prefix and len(written) < len(prefix):
+                        written += piece
+                        if len(written) < len(prefix) and prefix.startswith(written):
+                            continue
+                        piece, written = (written[len(prefix):] if written.startswith(prefix) else written), prefix
+                        if not piece:
+                            continue
+                    yield piece
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+                if not usage.prompt_tokens:  # the server sent no count: about 4 characters a token
+                    usage.prompt_tokens, usage.estimated = sum(len(m["content"]) for m in messages) // 4 + 4 * len(messages), True
+
+    def energy(self, usage: Usage) -> Energy:
+        """The generation's energy on the server, estimated from its tokens."""
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        low, high = (tokens / 1000 * wh * 3600 for wh in WH_PER_1K_TOKENS)
+        counted = " (prompt tokens estimated from its length)" if usage.estimated else ""
+        detail = f"{tokens} tokens{counted} x {WH_PER_1K_TOKENS[0]:g}-{WH_PER_1K_TOKENS[1]:g} Wh per 1,000 tokens ({WH_SOURCE}), on {self.url}"
+        return Energy((low + high) / 2, low, high, "estimate-tokens", 0.0, detail)
+
+
+def _read_choice(choice, labels: list[str], usage: Usage) -> None:
+    """The probabilities of the labels at the first token of the reply that is one of them ("Sentence [" "3" ...)."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None) or []
+    for token in content:
+        if token.token.strip() in labels:
+            found = {t.token.strip(): t.logprob for t in token.top_logprobs or [] if t.token.strip() in labels}
+            found.setdefault(token.token.strip(), token.logprob)
+            logits = np.array([found.get(label, -1e9) for label in labels], dtype=np.float64)
+            weights = np.exp(logits - logits.max())
+            usage.choice = {label: float(w) for label, w in zip(labels, weights / weights.sum())}
+            return
+
+
+class _Translate:
+    """Turns the client's errors into one sentence that says what to do."""
+
+    def __init__(self, generator: OpenAIGenerator) -> None:
+        self.g = generator
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        openai, url = self.g.openai, self.g.url
+        if exc is None:
+            return False
+        transport = type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "h11")  # whichever the client version uses
+        if transport or isinstance(exc, ConnectionError):  # the connection broke while the reply streamed
+            raise Unavailable(f"The model server at {url} stopped answering mid-reply: check that it is running, then ask again.") from None
+        if isinstance(exc, ValueError) and not isinstance(exc, openai.OpenAIError):
+            raise Unavailable(f"The model server at {url} sent a reply eventkb cannot read: check that it speaks the OpenAI API.") from None
+        if not isinstance(exc, openai.OpenAIError):
+            return False
+        if isinstance(exc, openai.APITimeoutError):
+            raise Unavailable(f"The model server at {url} did not answer in time: check that it is not overloaded, then ask again.") from None
+        if isinstance(exc, openai.APIConnectionError):
+            raise Unavailable(f"The model server at {url} cannot be reached: start it, or check the address given to --backend.") from None
+        if isinstance(exc, openai.APIStatusError):
+            if exc.status_code in (429, 502, 503, 504):
+                raise Unavailable(f"The model server at {url} is busy or unavailable ({exc.status_code}): ask again in a moment.") from None
+            raise EventKBError(f"The model server at {url} refused the request ({exc.status_code}): check --backend-model and the server's log.") from None
+        raise Unavailable(f"The model server at {url} sent a reply eventkb cannot read: check that it speaks the OpenAI API.") from None

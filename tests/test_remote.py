@@ -1,0 +1,89 @@
+"""The OpenAI-compatible backend against a fake server on loopback: streamed answers with the server's token counts,
+energy estimated from tokens and labelled so, and one clear sentence when the server is down, failing, slow or
+sends what eventkb cannot read."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from kb import audit
+from kb.answer import Answerer
+from kb.energy import FakeMeter
+from kb.errors import EventKBError, Unavailable
+from kb.generator import Usage
+from kb.remote import OpenAIGenerator
+from tests.fake_openai import FakeOpenAI
+
+QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
+
+
+@pytest.fixture
+def fake():
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+def test_an_answer_from_a_model_server_is_recorded_with_its_backend_tokens_and_estimated_energy(kb, fake, tmp_path):
+    generator = OpenAIGenerator(fake.url)
+    assert generator.model == "fake-model" and generator.info.backend == "openai-compatible"
+    record = Answerer(kb, generator, FakeMeter(), audit.connect(tmp_path / "home"), cache=False).ask(QUESTION)
+    assert not record["abstained"] and "14 millards" in record["answer"]
+    assert record["model"] == {"name": "fake-model", "file": fake.url, "sha256": generator.info.sha256, "backend": "openai-compatible"}
+    assert record["tokens"]["prompt"] == 123 and record["tokens"]["completion"] > 0
+    energy = record["energy"]
+    assert energy["method"] == "estimate-tokens" and "Wh per 1,000 tokens" in energy["detail"] and energy["wh_low"] < energy["wh"] < energy["wh_high"]
+    sent = fake.requests[-1]
+    assert sent["stream"] is True and sent["temperature"] == 0.0 and sent["model"] == "fake-model"
+
+
+def test_the_choose_design_reads_the_choice_from_the_servers_log_probabilities(kb, tmp_path):
+    def reply(messages):
+        line = next(x for x in messages[-1]["content"].splitlines() if "14 millards" in x)
+        return f"Sentence [ {line[1]} ]: " + line.split(") ", 1)[1]
+    server = FakeOpenAI(reply, choice={"0": -4.0, "1": -0.1, "2": -3.0})
+    try:
+        record = Answerer(kb, OpenAIGenerator(server.url), FakeMeter(), None, cache=False, design="choose").ask(QUESTION)
+    finally:
+        server.close()
+    assert server.requests[-1]["logprobs"] is True
+    assert record["choice"]["probabilities"]["1"] > 0.8 and sum(record["choice"]["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+
+
+@pytest.mark.parametrize("mode, kind, words", [
+    ("busy", Unavailable, "busy or unavailable (503)"),
+    ("error", EventKBError, "refused the request (500)"),
+    ("garbage", Unavailable, "cannot read"),
+])
+def test_a_failing_server_gives_one_sentence(fake, mode, kind, words):
+    generator = OpenAIGenerator(fake.url)
+    fake.mode = mode
+    with pytest.raises(kind) as caught:
+        list(generator.stream([{"role": "user", "content": "hi"}], 10, Usage()))
+    assert words in str(caught.value) and str(caught.value).endswith(".") and "\n" not in str(caught.value)
+
+
+def test_a_slow_server_is_given_up_on(fake):
+    generator = OpenAIGenerator(fake.url, timeout_s=0.5)
+    fake.mode = "slow"
+    with pytest.raises(Unavailable, match="did not answer in time"):
+        list(generator.stream([{"role": "user", "content": "hi"}], 10, Usage()))
+
+
+def test_a_server_that_is_down_gives_one_sentence_and_a_503_in_the_web_app(event_home):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    url = f"http://127.0.0.1:{port}/v1"
+    with pytest.raises(Unavailable, match="cannot be reached: start it"):
+        OpenAIGenerator(url)
+    from tests.conftest import fake_client
+
+    client = fake_client(event_home, lambda m: "unused")
+    engines = client.application.config["ENGINES"]
+    engines._generator = OpenAIGenerator.__new__(OpenAIGenerator)  # a generator whose server went away after it started
+    OpenAIGenerator.__init__(engines._generator, url, model="gone")
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.get_json()["error"]["code"] == "model_unavailable"
