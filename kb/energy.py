@@ -39,6 +39,35 @@ REFERENCES = [
 ]
 
 
+# What an answer's energy is worth in things people can picture: (key, Wh per unit, unit, source).
+EQUIVALENTS = [
+    ("led_minutes", 10.0 / 60.0, "minute", "a 10 W LED bulb (about 800 lumens, the light of a former 60 W incandescent bulb)"),
+    ("phone_charge_share", 15.0, "charge", "a smartphone battery of 15 Wh (4,000 mAh at 3.85 V), one full charge"),
+    ("ev_metres", 0.17, "metre", "an electric car using 170 Wh per km (the rated consumption of a typical compact electric car)"),
+]
+
+# Energy classes per answer, EU-label style, bounded by the published per-request figures the panel quotes:
+# A up to a tenth of a web search, B up to a web search (0.3 Wh), C up to a ChatGPT request (2.9 Wh), D up to ten.
+LABELS = [("A", 0.03), ("B", 0.3), ("C", 2.9), ("D", 29.0), ("E", float("inf"))]
+LABELS_SOURCE = "IEA, Electricity 2024: 0.3 Wh per web search, 2.9 Wh per ChatGPT request"
+
+
+def equivalents(wh: float) -> list[dict]:
+    """The answer's energy as minutes of an LED bulb, a share of a phone charge and metres of an electric car."""
+    return [{"key": key, "amount": round(wh / per_unit, 6), "unit": unit, "wh_per_unit": round(per_unit, 6), "source": source}
+            for key, per_unit, unit, source in EQUIVALENTS]
+
+
+def energy_label(wh: float) -> dict:
+    """The answer's class, A (at most a tenth of a web search) to E (over ten ChatGPT requests), with its bounds."""
+    lower = 0.0
+    for name, upper in LABELS:
+        if wh <= upper:
+            return {"class": name, "from_wh": lower, "to_wh": None if upper == float("inf") else upper, "source": LABELS_SOURCE}
+        lower = upper
+    raise AssertionError("the last class has no upper bound")
+
+
 @dataclass(frozen=True)
 class Energy:
     """Energy of one measured span."""
@@ -67,6 +96,8 @@ class Energy:
             "gco2e": round(wh / 1000.0 * grid_g_per_kwh, 6),
             "grid": {"gco2e_per_kwh": grid_g_per_kwh, "source": GRID_SOURCE if grid_g_per_kwh == GRID_G_PER_KWH else "EVENTKB_GRID_GCO2E_PER_KWH"},
             "comparisons": comparisons(wh),
+            "equivalents": equivalents(wh),
+            "label": energy_label(wh),
         }
 
 

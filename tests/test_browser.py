@@ -210,6 +210,8 @@ def test_the_chat_reads_like_a_chat_in_order_with_a_stop_button_and_on_a_phone(f
     page.goto(fake + "/")
     ask(page, "Combien de vues compte la vidéo Baby shark sur YouTube ?")
     assert page.input_value("#question") == "" and page.evaluate("document.activeElement.id") == "question"
+    meta = page.locator(".turn .meta").first.inner_text()
+    assert re.match(r"classe [A-E] ", meta) and "ampoule LED de 10 W" in meta and "charge de smartphone" in meta and "voiture électrique" in meta, meta
     page.fill("#question", "Qui a modéré le panel ?")
     page.press("#question", "Shift+Enter")  # a new line, not a question
     assert page.locator(".turn").count() == 1 and "\n" in page.input_value("#question")

@@ -98,3 +98,27 @@ def test_record_has_co2_and_sourced_comparisons(monkeypatch):
     monkeypatch.setenv("EVENTKB_GRID_GCO2E_PER_KWH", "400")
     assert Energy(3600.0, 3600.0, 3600.0, "x", 0).to_json(energy.grid_intensity())["gco2e"] == pytest.approx(0.4)
     assert comparisons(0.0)[0]["ratio"] is None
+
+
+def test_equivalents_people_can_picture():
+    from kb.energy import equivalents
+
+    by = {e["key"]: e for e in equivalents(0.17)}
+    assert by["ev_metres"]["amount"] == pytest.approx(1.0) and by["led_minutes"]["amount"] == pytest.approx(1.02)
+    assert by["phone_charge_share"]["amount"] == pytest.approx(0.17 / 15, rel=1e-3) and all(e["source"] for e in by.values())
+
+
+@pytest.mark.parametrize("wh, expected", [(0.0, "A"), (0.013, "A"), (0.03, "A"), (0.031, "B"), (0.3, "B"), (2.9, "C"), (3.0, "D"), (29.0, "D"), (30.0, "E")])
+def test_energy_classes_are_bounded_by_the_published_figures(wh, expected):
+    from kb.energy import energy_label
+
+    label = energy_label(wh)
+    assert label["class"] == expected and "IEA" in label["source"]
+    assert label["from_wh"] < wh <= (label["to_wh"] or float("inf")) or wh == 0.0
+
+
+def test_every_energy_record_carries_its_class_and_equivalents():
+    from kb.energy import Energy
+
+    record = Energy(36.0, 30.0, 40.0, "estimate-cpu-time", 4.0).to_json()
+    assert record["label"]["class"] == "A" and {e["key"] for e in record["equivalents"]} == {"led_minutes", "phone_charge_share", "ev_metres"}

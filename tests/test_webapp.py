@@ -243,3 +243,11 @@ def test_passages_are_shown_reflowed_and_their_locators_kept():
 
     text = "Roald fait\nconfiance au secteur du numé-\nrique.\n\nDeuxième para-\ngraphe, Data-\nCenter, 2018-\n2020."
     assert reflow(text) == "Roald fait confiance au secteur du numérique.\n\nDeuxième paragraphe, Data-Center, 2018-2020."
+
+
+def test_the_energy_page_states_the_classes_and_what_a_cloud_chatbot_would_have_used(client):
+    client.post("/api/ask", json={"question": QUESTION})
+    page = client.get("/energy").get_data(as_text=True)
+    assert 'id="energy-classes"' in page and "IEA, Electricity 2024" in page and page.count('class="energy-class class-') == 5
+    assert 'id="energy-vs-cloud"' in page and ("2.9 Wh each" in page or "2,9 Wh chacune" in page)
+    assert "10 W LED bulb" in page and "170 Wh per km" in page

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from werkzeug.exceptions import HTTPException
 
 from kb import audit
-from kb.energy import REFERENCES
+from kb.energy import EQUIVALENTS, LABELS, LABELS_SOURCE, REFERENCES, energy_label
 from kb.errors import EventKBError
 from webapp.api import ApiError, text_arg
 from webapp.chart import log_bars
@@ -125,7 +125,14 @@ def energy() -> str:
     rows = [(label, wh, "reference") for label, wh, _ in REFERENCES]
     rows += [(f"#{n} {a['created'][:16].replace('T', ' ')}", a["wh"], "measured" if a["method"].startswith("measured") else "estimate")
              for n, a in enumerate(answers[-20:], start=max(1, len(answers) - 19))]
-    return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers)
+    generated = [a for a in answers if not a["cached"]]
+    used = sum(a["wh"] for a in generated)
+    cloud = {"n": len(generated), "wh": used, "cloud": len(generated) * REFERENCES[0][1],
+             "ratio": len(generated) * REFERENCES[0][1] / used if used > 0 else None}
+    counts = {name: sum(energy_label(a["wh"])["class"] == name for a in generated) for name, _ in LABELS}
+    classes = [dict(energy_label(upper if upper != float("inf") else 1e9), answers=counts[name]) for name, upper in LABELS]
+    return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers, cloud=cloud,
+                           classes=classes, equivalents=EQUIVALENTS, labels_source=LABELS_SOURCE)
 
 
 @bp.get("/event")

@@ -94,11 +94,23 @@ function renderRecord(turn, record) {
       ? ` · ${Math.round(chatgpt.ratio).toLocaleString(lang)} ${words.vs_chatgpt}`
       : ` · ${(1 / chatgpt.ratio).toLocaleString(lang, { maximumFractionDigits: 1 })} ${words.vs_chatgpt_more}`;
   }
+  line += ` · ${equivalentsLine(e)}`;
   if (record.cached) turn.append(el("p", { class: "notice" }, words.cached.replace("{wh}", record.original_energy.wh.toFixed(4))));
-  const meta = el("p", { class: "meta" }, line + " · ");
+  const meta = el("p", { class: "meta" });
+  if (e.label) meta.append(el("span", { class: `energy-class class-${e.label.class}`, title: e.label.source }, words.energy_class.replace("{c}", e.label.class)), " ");
+  meta.append(document.createTextNode(line + " · "));
   meta.append(el("a", { href: `/audit/${encodeURIComponent(record.id)}` }, words.audit));
   turn.append(meta);
   turn.append(feedbackForm(record.id));
+}
+
+// The answer's energy as things people can picture: seconds of a 10 W LED bulb, share of a phone charge, metres by electric car.
+function equivalentsLine(energy) {
+  const lang = document.documentElement.lang || "en";
+  const by = Object.fromEntries((energy.equivalents || []).map((x) => [x.key, x.amount]));
+  const n = (value) => value.toLocaleString(lang, { maximumSignificantDigits: 2 });
+  return [words.equiv_led.replace("{n}", n(by.led_minutes * 60)), words.equiv_phone.replace("{n}", n(by.phone_charge_share * 100)),
+          words.equiv_ev.replace("{n}", n(by.ev_metres))].join(", ");
 }
 
 // Thumbs up or down, with an optional comment, stored with the answer's audit record.
