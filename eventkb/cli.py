@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design (default legacy; choose: the model picks a numbered sentence)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="serve with N gunicorn worker processes (threaded); best with --backend")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
     p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
                    "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
@@ -271,13 +272,28 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
     allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
-    app = create_app({"KB_HOME": str(home), "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design})
-    engines = app.extensions["eventkb"]
-    # Fail now, in one sentence, rather than on the first request; and warm up the embedder and
-    # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).
+    config = {"KB_HOME": str(home), "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design}
+
+    def warm_app():
+        app = create_app(config)
+        engines = app.extensions["eventkb"]
+        # Fail now, in one sentence, rather than on the first request; and warm up the embedder and
+        # llama.cpp's prompt cache so that the first attendee does not wait for them (not logged).
+        engines.kb.search("warm up", k=1)
+        engines.answerer(logged=False).ask(warm_up_question(engines.kb.event))
+        return app
+
+    if args.workers > 1:
+        from webapp.serve import serve_workers
+
+        if not (args.backend or os.environ.get("EVENTKB_BACKEND_URL")):
+            print(f"warning: each of the {args.workers} workers loads its own model; with --backend they share one model server.", file=sys.stderr)
+        create_app(config).extensions["eventkb"].kb  # one sentence now if the knowledge base cannot be opened; models load in the workers
+        print(f"eventkb is serving {home} at http://{args.host}:{args.port} with {args.workers} workers  (Ctrl-C to stop)", flush=True)
+        serve_workers(warm_app, args.host, args.port, args.workers)
+        return 0
     print("Loading the knowledge base and the models ...", flush=True)
-    engines.kb.search("warm up", k=1)
-    engines.answerer(logged=False).ask(warm_up_question(engines.kb.event))
+    app = warm_app()
     print(f"eventkb is serving {home} at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
     serve(app, args.host, args.port)
     return 0

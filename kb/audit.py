@@ -5,12 +5,14 @@ Each answer is written in one transaction once it is complete, so a crash never 
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from kb.errors import EventKBError, NotFound
 
@@ -84,12 +86,29 @@ def connect(home: Path) -> sqlite3.Connection:
     home.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(home / AUDIT_FILE, timeout=30, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        migrate(conn)
+        with _migration_lock(home):  # several web workers start at once: one migrates, the others then see it done
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            migrate(conn)
     except sqlite3.DatabaseError as exc:
         raise EventKBError(f"The audit log {home / AUDIT_FILE} cannot be opened ({exc}): move it aside to start a new one.") from None
     return conn
+
+
+@contextlib.contextmanager
+def _migration_lock(home: Path) -> Iterator[None]:
+    """An exclusive lock across processes on the audit log's schema, held while it is checked and migrated."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one process (gunicorn's workers need POSIX anyway)
+        yield
+        return
+    with open(home / (AUDIT_FILE + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

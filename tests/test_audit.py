@@ -66,3 +66,17 @@ def test_a_failed_save_leaves_no_half_record(tmp_path):
         audit.save(conn, bad, RETRIEVED)
     assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM answer_passages").fetchone()[0] == 0
+
+
+def test_processes_opening_a_new_audit_log_at_once_migrate_it_once(tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        pool.map(_open_and_close, [tmp_path] * 12)
+    conn = audit.connect(tmp_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(audit.MIGRATIONS)
+    conn.close()
+
+
+def _open_and_close(home):
+    audit.connect(home).close()

@@ -22,19 +22,24 @@ from tests.fake_server import free_port, wait_until_up
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def model_server(tmp_path):
+def start_llama_server(folder, threads: int = 1) -> tuple[str, subprocess.Popen]:
+    """llama-cpp-python's server with the small model on a free loopback port, logging to `folder`; its /v1 address."""
     port = free_port()
     small = models.generator_path(models.GENERATOR_ROLES["small"])
-    log = open(tmp_path / "llama-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(small), "--host", "127.0.0.1", "--port", str(port),
-                             "--n_threads", "1", "--n_ctx", "2048"], stdout=log, stderr=subprocess.STDOUT)
+    with open(folder / "llama-server.log", "w") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(small), "--host", "127.0.0.1", "--port", str(port),
+                                 "--n_threads", str(threads), "--n_ctx", "2048"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    wait_until_up(url + "/models", proc, tmp_path / "llama-server.log")
+    wait_until_up(url + "/models", proc, folder / "llama-server.log")
+    return url, proc
+
+
+@pytest.fixture
+def model_server(tmp_path):
+    url, proc = start_llama_server(tmp_path)
     yield url, proc
     proc.kill()
     proc.wait(timeout=20)
-    log.close()
 
 
 def test_ask_through_a_llama_cpp_server_then_lose_it_mid_reply(model_server, tmp_path, monkeypatch, capsys):

@@ -11,6 +11,7 @@ import statistics
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
 
 import pytest
@@ -49,6 +50,43 @@ def request(port: int, method: str, path: str, body: dict | None = None) -> tupl
         conn.close()
 
 
+def hammer(port: int, question: Callable[[int, int], str], clients: int, per_client: int, deadline_s: float) -> tuple[list, list]:
+    """`clients` threads asking `per_client` questions each (`question(client, i)`) while another searches every 0.2 s:
+    (question, status, headers, body) per request, and (status, seconds) per search."""
+    results: list[tuple[str, int, dict, dict]] = []
+    searches: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    started = time.monotonic()
+
+    def client(n: int) -> None:
+        for i in range(per_client):
+            if time.monotonic() - started > deadline_s:
+                return
+            asked = question(n, i)
+            status, headers, body = request(port, "POST", "/api/ask", {"question": asked})
+            with lock:
+                results.append((asked, status, headers, body))
+
+    def searcher() -> None:
+        while not done.is_set() and time.monotonic() - started < deadline_s:
+            t0 = time.perf_counter()
+            status = request(port, "GET", "/api/search?q=" + quote("data centres électricité"))[0]
+            searches.append((status, time.perf_counter() - t0))
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    watcher = threading.Thread(target=searcher)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=deadline_s)
+    done.set()
+    watcher.join(timeout=30)
+    return results, searches
+
+
 def test_thirty_questions_from_ten_clients(tmp_path):
     home = tmp_path / "kb"
     ingest([EVENT], home, embedder_name("default"), lambda: load_embedder("default"), log=lambda m: None)
@@ -67,37 +105,7 @@ def test_thirty_questions_from_ten_clients(tmp_path):
             time.sleep(0.5)
         request(port, "POST", "/api/ask", {"question": "Qui a modéré le panel ?"})  # warm up
         rss_before = rss_kb(server.pid)
-        results: list[tuple[str, int, dict, dict]] = []
-        searches: list[tuple[int, float]] = []
-        lock = threading.Lock()
-        stop_searching = threading.Event()
-        started = time.monotonic()
-
-        def client(n: int) -> None:
-            for i in range(PER_CLIENT):
-                if time.monotonic() - started > DEADLINE_S:
-                    return
-                question = QUESTIONS[(n + i * 3) % len(QUESTIONS)] + f" ({n}-{i})"
-                status, headers, body = request(port, "POST", "/api/ask", {"question": question})
-                with lock:
-                    results.append((question, status, headers, body))
-
-        def searcher() -> None:
-            while not stop_searching.is_set() and time.monotonic() - started < DEADLINE_S:
-                t0 = time.perf_counter()
-                status = request(port, "GET", "/api/search?q=" + quote("data centres électricité"))[0]
-                searches.append((status, time.perf_counter() - t0))
-                time.sleep(0.2)
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-        watcher = threading.Thread(target=searcher)
-        watcher.start()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=DEADLINE_S)
-        stop_searching.set()
-        watcher.join(timeout=30)
+        results, searches = hammer(port, lambda n, i: QUESTIONS[(n + i * 3) % len(QUESTIONS)] + f" ({n}-{i})", CLIENTS, PER_CLIENT, DEADLINE_S)
         rss_after = rss_kb(server.pid)
     finally:
         stop(server)
