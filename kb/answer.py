@@ -442,7 +442,7 @@ class Answerer:
             return local
         elsewhere = remote(run.usage)
         return Energy(local.joules + elsewhere.joules, local.joules_low + elsewhere.joules_low, local.joules_high + elsewhere.joules_high,
-                      elsewhere.method, local.cpu_seconds, f"{elsewhere.detail}; plus this process: {local.detail}")
+                      elsewhere.method, local.cpu_seconds + elsewhere.cpu_seconds, f"{elsewhere.detail}; plus this process: {local.detail}")
 
     def _show(self, run: _Run, supported: list[Sentence]) -> list[dict]:
         """Sentence events for the checked sentences not shown yet."""

@@ -28,6 +28,7 @@ class Usage:
     completion_tokens: int = 0
     choice: dict[str, float] = field(default_factory=dict)  # the first token's probabilities over the labels asked for
     estimated: bool = False  # the prompt's tokens were estimated from its length (a server that does not count them)
+    server_cpu_s: float | None = None  # CPU time of a model server on this machine while it answered, when readable
 
 
 @dataclass(frozen=True)

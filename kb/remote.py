@@ -1,19 +1,23 @@
 """A model served elsewhere, behind an OpenAI-compatible API (a llama.cpp server, vLLM, Ollama), through the official
 openai client: the same generator seam as the local model, streamed, with the server's token counts.
 
-Energy cannot be read on another machine: each answer's generation is estimated from its tokens, with the
-per-token range below, and labelled so.
+Energy: when the server runs on this machine (a loopback address) and its process is readable, its CPU time while it
+answered is read and turned into energy like this process's own (an estimate from measured CPU time, shared with any
+answer it served at the same time); otherwise the generation is estimated from its tokens, with the per-token range
+below. Either way the record says which.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from kb.energy import Energy
+from kb.energy import Energy, estimate_meter
 from kb.errors import EventKBError, Unavailable
 from kb.generator import ModelInfo, Usage
 
@@ -47,6 +51,7 @@ class OpenAIGenerator:
         digest = hashlib.sha256(f"{self.url}|{self.model}".encode()).hexdigest()  # names the model in cache keys
         self.info = ModelInfo(self.model, self.url, digest, backend="openai-compatible")
         self.lock = threading.BoundedSemaphore(parallel)
+        self.server_pid = local_server_pid(self.url)
 
     def _first_model(self) -> str:
         with self._errors():
@@ -63,6 +68,7 @@ class OpenAIGenerator:
                         "stream_options": {"include_usage": True}}
         if labels:
             kwargs.update(logprobs=True, top_logprobs=min(20, max(5, len(labels))))
+        cpu_before = process_cpu_seconds(self.server_pid) if self.server_pid else None
         written = ""  # the reply so far, to leave out `prefix` when the model writes it (the API cannot start the reply)
         with self._errors():
             chunks = self.client.chat.completions.create(**kwargs)
@@ -93,16 +99,65 @@ class OpenAIGenerator:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+                cpu_after = process_cpu_seconds(self.server_pid) if cpu_before is not None else None
+                if cpu_before is not None and cpu_after is not None:
+                    usage.server_cpu_s = max(0.0, cpu_after - cpu_before)
                 if not usage.prompt_tokens:  # the server sent no count: about 4 characters a token
                     usage.prompt_tokens, usage.estimated = sum(len(m["content"]) for m in messages) // 4 + 4 * len(messages), True
 
     def energy(self, usage: Usage) -> Energy:
-        """The generation's energy on the server, estimated from its tokens."""
+        """The generation's energy on the server: from its process's CPU time when it runs here, else from its tokens."""
+        if usage.server_cpu_s is not None:
+            meter = estimate_meter()
+            cpu, mid = usage.server_cpu_s, (meter.low + meter.high) / 2
+            detail = (f"model server process {self.server_pid} on this machine: {cpu:.2f} CPU-s x {meter.low:g}-{meter.high:g} W per core "
+                      f"({meter.source}); shared with any answer it served meanwhile")
+            return Energy(cpu * mid, cpu * meter.low, cpu * meter.high, "estimate-server-cpu-time", cpu, detail)
         tokens = usage.prompt_tokens + usage.completion_tokens
         low, high = (tokens / 1000 * wh * 3600 for wh in WH_PER_1K_TOKENS)
         counted = " (prompt tokens estimated from its length)" if usage.estimated else ""
         detail = f"{tokens} tokens{counted} x {WH_PER_1K_TOKENS[0]:g}-{WH_PER_1K_TOKENS[1]:g} Wh per 1,000 tokens ({WH_SOURCE}), on {self.url}"
         return Energy((low + high) / 2, low, high, "estimate-tokens", 0.0, detail)
+
+
+def local_server_pid(url: str) -> int | None:
+    """The process listening on `url`'s port when its host is this machine and /proc says which (Linux), else None."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1") or not parts.port:
+        return None
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == parts.port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            fds = list(fd_dir.iterdir())
+        except OSError:  # another user's process, or gone
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return int(fd_dir.parent.name)
+            except OSError:  # closed meanwhile
+                continue
+    return None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux), or None when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _read_choice(choice, labels: list[str], usage: Usage) -> None:

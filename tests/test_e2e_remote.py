@@ -52,7 +52,8 @@ def test_ask_through_a_llama_cpp_server_then_lose_it_mid_reply(model_server, tmp
     record = json.loads(capsys.readouterr().out)
     assert record["model"]["backend"] == "openai-compatible" and record["model"]["file"] == url
     assert record["sources"], "the question must reach the model server for this test to mean anything"
-    assert record["tokens"]["prompt"] > 0 and record["tokens"]["completion"] > 0 and record["energy"]["method"] == "estimate-tokens"
+    assert record["tokens"]["prompt"] > 0 and record["tokens"]["completion"] > 0 and record["energy"]["method"] == "estimate-server-cpu-time"
+    assert record["energy"]["cpu_seconds"] > 0 and f"process {proc.pid} on this machine" in record["energy"]["detail"]
     generator = OpenAIGenerator(url)
     pieces = generator.stream([{"role": "user", "content": "Count from one to two hundred in words."}], 400, Usage())
     with pytest.raises(Unavailable, match="stopped answering mid-reply|cannot be reached"):

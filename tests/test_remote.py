@@ -3,6 +3,7 @@ energy estimated from tokens and labelled so, and one clear sentence when the se
 sends what eventkb cannot read."""
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -32,8 +33,9 @@ def test_an_answer_from_a_model_server_is_recorded_with_its_backend_tokens_and_e
     assert not record["abstained"] and "14 millards" in record["answer"]
     assert record["model"] == {"name": "fake-model", "file": fake.url, "sha256": generator.info.sha256, "backend": "openai-compatible"}
     assert record["tokens"]["prompt"] == 123 and record["tokens"]["completion"] > 0
-    energy = record["energy"]
-    assert energy["method"] == "estimate-tokens" and "Wh per 1,000 tokens" in energy["detail"] and energy["wh_low"] < energy["wh"] < energy["wh_high"]
+    energy = record["energy"]  # the fake server listens in this very process: its CPU time is read
+    assert energy["method"] == "estimate-server-cpu-time" and f"process {os.getpid()} on this machine" in energy["detail"]
+    assert energy["wh_low"] <= energy["wh"] <= energy["wh_high"]
     sent = fake.requests[-1]
     assert sent["stream"] is True and sent["temperature"] == 0.0 and sent["model"] == "fake-model"
 
@@ -87,3 +89,14 @@ def test_a_server_that_is_down_gives_one_sentence_and_a_503_in_the_web_app(event
     response = client.post("/api/ask", json={"question": QUESTION})
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert response.get_json()["error"]["code"] == "model_unavailable"
+
+
+def test_a_server_elsewhere_has_its_energy_estimated_from_tokens_and_labelled_so(fake):
+    from kb.remote import local_server_pid
+
+    assert local_server_pid(fake.url) == os.getpid()
+    assert local_server_pid("http://gpu-host.example:8000/v1") is None and local_server_pid("http://127.0.0.1:9/v1") is None
+    generator = OpenAIGenerator(fake.url)
+    energy = generator.energy(Usage(prompt_tokens=900, completion_tokens=100))
+    assert energy.method == "estimate-tokens" and "1000 tokens x 0.005-0.05 Wh per 1,000 tokens" in energy.detail
+    assert energy.joules_low == pytest.approx(0.005 * 3600) and energy.joules_high == pytest.approx(0.05 * 3600)
