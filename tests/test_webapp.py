@@ -251,3 +251,25 @@ def test_the_energy_page_states_the_classes_and_what_a_cloud_chatbot_would_have_
     assert 'id="energy-classes"' in page and "IEA, Electricity 2024" in page and page.count('class="energy-class class-') == 5
     assert 'id="energy-vs-cloud"' in page and ("2.9 Wh each" in page or "2,9 Wh chacune" in page)
     assert "10 W LED bulb" in page and "170 Wh per km" in page
+
+
+def test_the_passage_page_links_to_the_original_document_where_the_event_names_one(tmp_path):
+    from ingest.pipeline import ingest
+    from kb.embedder import FakeEmbedder
+    from kb.generator import echo_first_source
+
+    from tests.conftest import fake_client
+
+    folder = tmp_path / "event"
+    folder.mkdir()
+    (folder / "event.toml").write_text('id = "notes-day"\ntitle = "Notes day"\n\n[[documents]]\nid = "notes"\nfile = "notes.md"\n'
+                                       'url = "https://example.org/notes"\n\n[[documents]]\nid = "other"\nfile = "other.md"\nurl = "javascript:alert(1)"\n',
+                                       encoding="utf-8")
+    (folder / "notes.md").write_text("# Notes\n\nThe workshop discussed water use in data centres at length.\n", encoding="utf-8")
+    (folder / "other.md").write_text("# Other\n\nA second document about batteries and their recycling.\n", encoding="utf-8")
+    home = tmp_path / "kb"
+    ingest([folder], home, FakeEmbedder.name, FakeEmbedder, log=lambda m: None)
+    client = fake_client(home, echo_first_source)
+    by_doc = {h["document"]: h["id"] for h in client.get("/api/search", query_string={"q": "water batteries", "k": 5}).get_json()["results"]}
+    assert 'href="https://example.org/notes"' in client.get(f"/passage/{by_doc['notes']}").get_data(as_text=True)
+    assert "javascript:" not in client.get(f"/passage/{by_doc['other']}").get_data(as_text=True)

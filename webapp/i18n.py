@@ -20,6 +20,7 @@ WORDS: dict[str, dict[str, str]] = {
     "checking": {"fr": "Rédaction et vérification de la réponse…", "en": "Writing and checking the answer…"},
     "cut": {"fr": "la connexion a été coupée avant la fin de la réponse", "en": "the connection was cut before the answer was complete"},
     "stop_button": {"fr": "Arrêter", "en": "Stop"},
+    "original_document": {"fr": "Document original (en ligne)", "en": "Original document (online)"},
     "stopped": {"fr": "Réponse arrêtée : rien n'a été conservé de ce qui n'était pas vérifié.", "en": "Answer stopped: nothing unchecked was kept."},
     "new_question_hint": {"fr": "Entrée envoie, Maj+Entrée va à la ligne.", "en": "Enter sends, Shift+Enter starts a new line."},
     "busy": {"fr": "Le modèle répond à quelqu'un d'autre : réessayez dans {n} s.", "en": "The model is answering someone else: retry in {n} s."},

@@ -149,7 +149,11 @@ def passage(passage_id: str) -> str:
     sentence = request.args.get("sentence", "")
     at = flat.find(sentence) if sentence else -1
     chosen = (flat[:at], sentence, flat[at + len(sentence):]) if at >= 0 else None  # the sentence an answer was chosen from
-    return render_template("passage.html", p=centre, around=kb.around(passage_id), chosen=chosen)
+    document = next((d for d in kb.documents() if d["id"] == centre.document), {})
+    url = document.get("url") if re.match(r"https?://", document.get("url") or "") else None  # the original, where the event names one
+    if url and centre.page and url.lower().endswith(".pdf"):
+        url += f"#page={centre.page}"
+    return render_template("passage.html", p=centre, around=kb.around(passage_id), chosen=chosen, original=url)
 
 
 def same_site(target: str | None) -> str:
