@@ -402,12 +402,7 @@ class Answerer:
         record["sources"] = [{"n": c.n, "id": c.passage.id, "sentences": [c.text]} for c in run.candidates]
         record["choice"] = {"chosen": chosen, "probability": round(probability, 4), "problems": problems,
                             "probabilities": {k: round(v, 4) for k, v in run.usage.choice.items()}}
-        if self.audit_log is not None:
-            retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)]
-            try:
-                audit.save(self.audit_log, record, retrieved)
-            except sqlite3.Error as exc:
-                raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
+        self._keep(run, record)
         events.append({"type": "record", "record": record})
         return events
 
@@ -467,7 +462,9 @@ class Answerer:
         record = self._record(run, [], "", [], None, "", [])  # this request's id, time, model, settings and energy
         record.update({
             k: earlier[k] for k in ("answer", "abstained", "abstain_reason", "mode", "raw_answer", "answer_language", "citations",
-                                    "sentences", "withdrawn", "sources", "relevance")})
+                                    "sentences", "withdrawn", "sources", "relevance") if k in earlier})
+        if "choice" in earlier:  # answered by the choose design
+            record["choice"] = earlier["choice"]
         record.update({"cached": True, "cached_from": earlier["id"], "original_energy": earlier["energy"],
                        "retrieved": [{"n": p["n"], "id": p["id"], "document": p["document"]} for p in passages],
                        "tokens": {"prompt": 0, "completion": 0},
@@ -504,14 +501,19 @@ class Answerer:
             run.first_shown_ms = run.elapsed_ms()
         events.append({"type": "answer", "text": answer, "citations": citations, "abstained": reason is not None, "mode": mode})
         record = self._record(run, sentences or run.shown, answer, citations, reason, mode, withdrawn)
-        if self.audit_log is not None:
-            retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)]
-            try:
-                audit.save(self.audit_log, record, retrieved)
-            except sqlite3.Error as exc:  # disk full, read-only: the transaction is rolled back whole
-                raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
+        self._keep(run, record)
         events.append({"type": "record", "record": record})
         return events
+
+    def _keep(self, run: _Run, record: dict) -> None:
+        """Write the record and the retrieved passages to the audit log, in one transaction."""
+        if self.audit_log is None:
+            return
+        retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)]
+        try:
+            audit.save(self.audit_log, record, retrieved)
+        except sqlite3.Error as exc:  # disk full, read-only: the transaction is rolled back whole
+            raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
 
     def _record(self, run: _Run, sentences: list[Sentence], answer: str, citations: list[dict], reason: str | None, mode: str, withdrawn: list[str]) -> dict:
         first_token_ms = run.first_token_ms if run.first_token_ms is not None else run.first_shown_ms

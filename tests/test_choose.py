@@ -145,3 +145,10 @@ def test_an_answer_in_another_language_is_replaced_by_the_quote(kb, tmp_path):
         return f"Sentence [{n}]: The Baby shark video has more than 14 billion views."
     record = answerer(kb, reply, tmp_path).ask(QUESTION)
     assert record["mode"] == "quoted" and "the answer is not in the question's language" in record["choice"]["problems"]
+
+
+def test_a_repeated_question_gets_the_stored_choice_again(kb, tmp_path):
+    log = audit.connect(tmp_path / "home")
+    answerer = Answerer(kb, FakeGenerator(lambda m: "Sentence [1]: " + sentence_with(m, "[1]")[1]), FakeMeter(), log, design="choose")
+    first, again = answerer.ask(QUESTION), answerer.ask(QUESTION)
+    assert again["cached"] and again["cached_from"] == first["id"] and again["choice"] == first["choice"] and again["answer"] == first["answer"]
