@@ -23,28 +23,11 @@ from kb.answer import Answerer  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
 from kb.evaluate import ANSWER_SET, load_set, matches, score_answer, summarise_answers  # noqa: E402
 from kb.generator import load_generator  # noqa: E402
-from kb.knowledge import Hit, KnowledgeBase  # noqa: E402
+from kb.knowledge import KnowledgeBase  # noqa: E402
 from where_lost import STAGES, stage  # noqa: E402
+from compare_answers import AnswerFirst  # noqa: E402
 
 SEED = 7
-
-
-class AnswerFirst:
-    """A knowledge base whose searches for the question being asked return the passage that answers it first."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._kb = kb
-        self.question: dict | None = None
-
-    def __getattr__(self, name: str):
-        return getattr(self._kb, name)
-
-    def search(self, query: str, k: int = 5, **filters) -> list[Hit]:
-        hits = self._kb.search(query, k=k, **filters)
-        if self.question is None or query != self.question["question"]:
-            return hits
-        answering = next(p for p in self._kb.passages if matches(p, self.question["expect"]))
-        return ([Hit(answering, 1.0)] + [h for h in hits if h.passage.id != answering.id])[:k]
 
 
 def main() -> int:
