@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -273,3 +274,19 @@ def test_the_passage_page_links_to_the_original_document_where_the_event_names_o
     by_doc = {h["document"]: h["id"] for h in client.get("/api/search", query_string={"q": "water batteries", "k": 5}).get_json()["results"]}
     assert 'href="https://example.org/notes"' in client.get(f"/passage/{by_doc['notes']}").get_data(as_text=True)
     assert "javascript:" not in client.get(f"/passage/{by_doc['other']}").get_data(as_text=True)
+
+
+def test_the_energy_chart_reads_without_colour():
+    from webapp.chart import log_bars
+
+    svg = log_bars([("ChatGPT request", 2.9, "reference"), ("#1 2026-12-01 17:01", 0.01, "estimate"), ("#2", 0.02, "measured")])
+    assert "2.9 · reference" in svg and "0.01 · estimate" in svg and "0.02 · measured" in svg
+    assert svg.count('class="reference"') == 1 and svg.count('class="estimate"') == 1
+
+
+def test_figures_take_the_decimal_mark_of_the_page_language(client):
+    client.post("/api/ask", json={"question": QUESTION})
+    french = client.get("/energy", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    english = client.get("/energy", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert re.search(r"<td>\d+,\d{4}</td>", french) and not re.search(r"<td>\d+\.\d{4}</td>", french)
+    assert re.search(r"<td>\d+\.\d{4}</td>", english)

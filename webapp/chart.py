@@ -6,14 +6,16 @@ from html import escape
 
 
 def log_bars(rows: list[tuple[str, float, str]], width: int = 640, bar: int = 22) -> str:
-    """An SVG of labelled horizontal bars (label, Wh, css class), log10 scale from the smallest to the largest value."""
+    """An SVG of labelled horizontal bars (label, Wh, kind), log10 scale from the smallest to the largest value; each
+    bar's kind (reference, estimate, measured) is its CSS class and is also written after its value, so that the chart
+    reads without colour."""
     values = [v for _, v, _ in rows if v > 0]
     if not values:
         return ""
     low = math.floor(math.log10(min(values))) if values else -4
     high = math.ceil(math.log10(max(values))) if values else 1
     high = max(high, low + 1)
-    left, right = 190, 70
+    left, right = 190, 140
     span = width - left - right
     height = len(rows) * (bar + 8) + 40
 
@@ -31,6 +33,6 @@ def log_bars(rows: list[tuple[str, float, str]], width: int = 640, bar: int = 22
         if value > 0:
             w = max(1.0, x(value) - left)
             parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" class="{css}"><title>{escape(label)}: {value:.4g} Wh</title></rect>')
-            parts.append(f'<text x="{left + w + 4:.1f}" y="{y + bar * 0.7:.1f}" class="value">{value:.3g}</text>')
+            parts.append(f'<text x="{left + w + 4:.1f}" y="{y + bar * 0.7:.1f}" class="value">{value:.3g} · {escape(css)}</text>')
     parts.append("</svg>")
     return "".join(parts)

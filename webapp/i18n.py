@@ -104,3 +104,9 @@ def t(key: str, **values: object) -> str:
     """The word for `key` in this request's language."""
     text = WORDS[key][language()]
     return text.format(**values) if values else text
+
+
+def decimal(value: float, digits: int = 4) -> str:
+    """A number with `digits` decimals and this request's decimal mark ("0,0121" in French, "0.0121" in English)."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language() == "fr" else text

@@ -13,7 +13,7 @@ from kb.energy import EQUIVALENTS, LABELS, LABELS_SOURCE, REFERENCES, energy_lab
 from kb.errors import EventKBError
 from webapp.api import ApiError, text_arg
 from webapp.chart import log_bars
-from webapp.i18n import LANGUAGES, language, t
+from webapp.i18n import LANGUAGES, decimal, language, t
 
 bp = Blueprint("pages", __name__)
 
@@ -163,6 +163,9 @@ def same_site(target: str | None) -> str:
     if not target or odd or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("pages.chat")
     return target
+
+
+bp.add_app_template_filter(decimal, "decimal")
 
 
 @bp.app_template_filter("reflow")

@@ -87,15 +87,16 @@ function renderRecord(turn, record) {
   }
   const e = record.energy;
   const chatgpt = e.comparisons.find((x) => x.label === "ChatGPT request");
-  let line = `${words.energy}: ${e.wh.toFixed(4)} Wh (${e.wh_low.toFixed(4)}–${e.wh_high.toFixed(4)}, ${e.method}), ${e.gco2e.toFixed(5)} gCO2e`;
+  const lang = document.documentElement.lang || "en";
+  const fixed = (value, digits) => value.toLocaleString(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  let line = `${words.energy}: ${fixed(e.wh, 4)} Wh (${fixed(e.wh_low, 4)}–${fixed(e.wh_high, 4)}, ${e.method}), ${fixed(e.gco2e, 5)} gCO2e`;
   if (chatgpt && chatgpt.ratio) {  // "166 times less than a ChatGPT request", or "1.5 times more" should it ever use more
-    const lang = document.documentElement.lang || "en";
     line += chatgpt.ratio >= 1
       ? ` · ${Math.round(chatgpt.ratio).toLocaleString(lang)} ${words.vs_chatgpt}`
       : ` · ${(1 / chatgpt.ratio).toLocaleString(lang, { maximumFractionDigits: 1 })} ${words.vs_chatgpt_more}`;
   }
   line += ` · ${equivalentsLine(e)}`;
-  if (record.cached) turn.append(el("p", { class: "notice" }, words.cached.replace("{wh}", record.original_energy.wh.toFixed(4))));
+  if (record.cached) turn.append(el("p", { class: "notice" }, words.cached.replace("{wh}", fixed(record.original_energy.wh, 4))));
   const meta = el("p", { class: "meta" });
   if (e.label) meta.append(el("span", { class: `energy-class class-${e.label.class}`, title: e.label.source }, words.energy_class.replace("{c}", e.label.class)), " ");
   meta.append(document.createTextNode(line + " · "));
