@@ -57,7 +57,7 @@ class OpenAIGenerator:
         with self._errors():
             models = self.client.models.list().data
         if not models:
-            raise EventKBError(f"The model server at {self.url} serves no model: start it with one, or pass --backend-model.")
+            raise EventKBError(f"The model server at {self.url} serves no model: start it with one, or name its model with --model (or EVENTKB_BACKEND_MODEL).")
         return models[0].id
 
     def _errors(self):
