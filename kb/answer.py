@@ -336,29 +336,13 @@ class Answerer:
 
     def _generate_chosen(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
         """The model's pick and answer in one pass: nothing is shown before it is verified, so this yields no event."""
-        read = self.meter.start()
-        g0 = time.perf_counter()
-        about = _about(self.kb.event)
-        messages = [{"role": "system", "content": choose.instructions(about)},
+        messages = [{"role": "system", "content": choose.instructions(_about(self.kb.event))},
                     {"role": "user", "content": choose.prompt(run.question, LANGUAGE_NAMES[run.language], run.candidates)}]
         run.raw = choose.PREFIX
-        pieces = self.generator.stream(messages, self.settings["max_tokens"], run.usage, choose.labels(run.candidates), choose.PREFIX)
-        try:
-            for piece in pieces:
-                if run.first_token_ms is None:
-                    run.first_token_ms = run.elapsed_ms()
-                run.raw += piece
-                if gone():
-                    run.cancelled = True
-                    break
+        with contextlib.closing(self._model_pieces(run, messages, self.settings["max_tokens"], gone, choose.labels(run.candidates), choose.PREFIX)) as pieces:
+            for _ in pieces:
                 if run.raw[len(choose.PREFIX):].lstrip()[:1] == "0":  # the model chose none: nothing it writes next is used
                     break
-        finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()
-            run.generation_ms = (time.perf_counter() - g0) * 1000
-            run.energy = _add(run.energy, self._generation_energy(run, read))
         yield from ()
 
     def _settle_chosen(self, run: _Run) -> list[dict]:
@@ -407,21 +391,30 @@ class Answerer:
         return events
 
     def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
+        messages = messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event))
+        complete = ""
+        with contextlib.closing(self._model_pieces(run, messages, MAX_TOKENS, gone)) as pieces:
+            for _ in pieces:
+                if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
+                    complete = complete_part(run.raw)
+                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw))
+
+    def _model_pieces(self, run: _Run, messages: list[dict], max_tokens: int, gone: Callable[[], bool], labels: list[str] | None = None,
+                      prefix: str = "") -> Iterator[str]:
+        """The model's reply piece by piece, added to `run.raw`, timed and metered; it stops when the client leaves, and
+        closing it stops the model at once."""
         read = self.meter.start()
         g0 = time.perf_counter()
-        pieces = self.generator.stream(messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event)), MAX_TOKENS, run.usage)
+        pieces = self.generator.stream(messages, max_tokens, run.usage, *((labels, prefix) if labels else ()))
         try:
-            complete = ""
             for piece in pieces:
                 if run.first_token_ms is None:
                     run.first_token_ms = run.elapsed_ms()
                 run.raw += piece
                 if gone():
                     run.cancelled = True
-                    break
-                if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
-                    complete = complete_part(run.raw)
-                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw))
+                    return
+                yield piece
         finally:
             close = getattr(pieces, "close", None)
             if close is not None:
