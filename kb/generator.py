@@ -151,8 +151,10 @@ class FakeGenerator:
 
 def _certain(labels: list[str], reply: str) -> dict[str, float]:
     """Probability 1 for the label the reply starts with (or cites, "… [2]"); "0" for a refusal or no number."""
-    found = re.match(r"\s*(?:Sentence\s*)?\[?(\d+)\]?", reply) or re.search(r"\[(\d+)\]", reply)
-    picked = found.group(1) if found and found.group(1) in labels else "0"
+    from kb.choose import parse
+
+    number, _ = parse(reply)
+    picked = str(number) if number is not None and str(number) in labels else "0"
     return {label: float(label == picked) for label in labels}
 
 
