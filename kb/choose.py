@@ -1,7 +1,8 @@
 """Let the model choose: the candidate sentences of the retrieved passages, numbered, and the model's pick among them.
 
-The model replies "n: answer" (or "0"); the probabilities it gives the numbers 0..N as its first token are the
-choice, read in the same pass that writes the answer, and "0" or a weak best number is the abstention.
+The reply is made to start with "Sentence [", so that the model's next token is a number (0: none answers); the
+probabilities it gives the numbers 0..N there are the choice, read in the same pass that writes the answer after
+"]: ", and "0" or a weak best number is the abstention.
 """
 from __future__ import annotations
 

@@ -58,14 +58,18 @@ def equivalents(wh: float) -> list[dict]:
             for key, per_unit, unit, source in EQUIVALENTS]
 
 
+def energy_classes() -> list[dict]:
+    """The classes A to E with their bounds in Wh (the last has no upper bound) and the source of those bounds."""
+    out, lower = [], 0.0
+    for name, upper in LABELS:
+        out.append({"class": name, "from_wh": lower, "to_wh": None if upper == float("inf") else upper, "source": LABELS_SOURCE})
+        lower = upper
+    return out
+
+
 def energy_label(wh: float) -> dict:
     """The answer's class, A (at most a tenth of a web search) to E (over ten ChatGPT requests), with its bounds."""
-    lower = 0.0
-    for name, upper in LABELS:
-        if wh <= upper:
-            return {"class": name, "from_wh": lower, "to_wh": None if upper == float("inf") else upper, "source": LABELS_SOURCE}
-        lower = upper
-    raise AssertionError("the last class has no upper bound")
+    return next(c for c in energy_classes() if c["to_wh"] is None or wh <= c["to_wh"])
 
 
 @dataclass(frozen=True)

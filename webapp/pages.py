@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from werkzeug.exceptions import HTTPException
 
 from kb import audit
-from kb.energy import EQUIVALENTS, LABELS, LABELS_SOURCE, REFERENCES, energy_label
+from kb.energy import EQUIVALENTS, LABELS_SOURCE, REFERENCES, energy_classes, energy_label
 from kb.errors import EventKBError
 from webapp.api import ApiError, text_arg
 from webapp.chart import log_bars
@@ -129,8 +129,7 @@ def energy() -> str:
     used = sum(a["wh"] for a in generated)
     cloud = {"n": len(generated), "wh": used, "cloud": len(generated) * REFERENCES[0][1],
              "ratio": len(generated) * REFERENCES[0][1] / used if used > 0 else None}
-    counts = {name: sum(energy_label(a["wh"])["class"] == name for a in generated) for name, _ in LABELS}
-    classes = [dict(energy_label(upper if upper != float("inf") else 1e9), answers=counts[name]) for name, upper in LABELS]
+    classes = [dict(c, answers=sum(energy_label(a["wh"])["class"] == c["class"] for a in generated)) for c in energy_classes()]
     return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers, cloud=cloud,
                            classes=classes, equivalents=EQUIVALENTS, labels_source=LABELS_SOURCE)
 
