@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from kb import audit, choose, verify
+from kb import audit, choose, followup, verify
 from kb.context import WORD_BUDGET, Source, content_words, coverage, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
@@ -78,6 +78,7 @@ CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
 DESIGNS = ("legacy", "choose")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
 CHOSE_NONE = "the model chose no sentence as the answer"
+FOLLOWUP = "model"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
 
 
 class BusyError(EventKBError):
@@ -252,19 +253,22 @@ class Answerer:
     settings: dict = field(default_factory=dict)
     cache: bool = True
     design: str = "legacy"  # the choose design measured worse on the tuned sets (BENCHMARKS.md): selectable, not the default
+    followup: str = FOLLOWUP  # how a follow-up question is made standalone (kb.followup.METHODS)
 
     def __post_init__(self) -> None:
         if self.design not in DESIGNS:
             raise EventKBError(f"Unknown answer design {self.design!r}: use one of {', '.join(DESIGNS)}.")
+        if self.followup not in followup.METHODS:
+            raise EventKBError(f"Unknown follow-up method {self.followup!r}: use one of {', '.join(followup.METHODS)}.")
         defaults = ({"design": "choose", "passages": choose.PASSAGES, "candidates": choose.MAX_CANDIDATES, "max_words": choose.MAX_WORDS,
                      "threshold": choose.THRESHOLD, "max_tokens": CHOSEN_MAX_TOKENS} if self.design == "choose" else
                     {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
-        self.settings = {**defaults, **self.settings}
+        self.settings = {**defaults, "followup": self.followup, **self.settings}
 
-    def ask(self, question: str, gone: Callable[[], bool] = lambda: False) -> dict:
+    def ask(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> dict:
         """The final record of an answer (the stream consumed)."""
         record = None
-        for event in self.stream(question, gone):
+        for event in self.stream(question, gone, conversation):
             if event["type"] == "record":
                 record = event["record"]
         assert record is not None
@@ -283,18 +287,56 @@ class Answerer:
             return False
         return True
 
-    def stream(self, question: str, gone: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+    def stream(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> Iterator[dict]:
         """Events: {"type": "retrieval"}, {"type": "sentence"} for each checked sentence as soon as it is known,
         {"type": "answer"} (the answer as shown, which replaces them) and {"type": "record"}. The model's raw text is
         never yielded. When `gone()` turns true, or the consumer closes the stream, generation stops and the answer
-        is recorded as cancelled."""
+        is recorded as cancelled. With `conversation` (the id of its first answer), the question is a follow-up:
+        it is made standalone from the turn before, and that is what is searched and answered."""
         with event_glossary(self.kb.glossary):  # the event's own terms, for the checks as for search
-            yield from self._stream(question, gone)
+            yield from self._stream(question, gone, conversation)
 
-    def _stream(self, question: str, gone: Callable[[], bool]) -> Iterator[dict]:
+    def _history(self, conversation: str | None) -> list[followup.Turn]:
+        """The last complete turn of a conversation, as the follow-up methods read it; none for a new conversation."""
+        if conversation is None:
+            return []
+        if self.audit_log is None:
+            raise EventKBError("Follow-up questions need the audit log, where conversations are kept: ask without a conversation.")
+        turns = [r for r in audit.conversation(self.audit_log, conversation) if not r.get("cancelled")]
+        if not turns:
+            return []
+        last = turns[-1]
+        return [followup.Turn(last.get("searched") or last["question"], "" if last["abstained"] else last["answer"])]
+
+    def _rewrite(self, run: _Run, history: list[followup.Turn], gone: Callable[[], bool]) -> None:
+        """Make the follow-up standalone (with the model when that is the method: metered, timed and under its lock)."""
+        t0 = time.perf_counter()
+        if self.followup != "model":
+            rewrite = followup.standalone(self.followup, run.asked, history, self.kb.people)
+        elif not self._wait_for_model(gone):
+            run.cancelled = True
+            rewrite = followup.Rewrite(run.asked, "none")
+        else:
+            read = self.meter.start()
+            usage = Usage()
+            try:
+                rewrite = followup.standalone("model", run.asked, history, self.kb.people, self.generator)
+                usage = rewrite.usage or usage
+            finally:
+                self.generator.lock.release()
+                energy = self._generation_energy(usage, read)
+                run.energy = energy if run.energy is None else _add(run.energy, energy)
+        run.rewrite = {**rewrite.to_json(), "ms": round((time.perf_counter() - t0) * 1000, 1)}
+        run.question = rewrite.searched
+
+    def _stream(self, question: str, gone: Callable[[], bool], conversation: str | None) -> Iterator[dict]:
         question = validate(question)
-        run = _Run(question, detect(question), time.perf_counter())
-        run.cache_key = cache_key(question, self.kb.build.name, self.generator.info.sha256, self.settings)
+        history = self._history(conversation)
+        run = _Run(question, followup.language_of(question, history) if history else detect(question), time.perf_counter())
+        run.asked, run.conversation = question, conversation
+        if history:
+            self._rewrite(run, history, gone)
+        run.cache_key = cache_key(run.question, self.kb.build.name, self.generator.info.sha256, self.settings)
         earlier = audit.cached(self.audit_log, run.cache_key) if self.cache and self.audit_log is not None else None
         if earlier is not None:
             yield from self._repeat(run, earlier)
@@ -304,14 +346,15 @@ class Answerer:
         if chosen:
             self._gather_candidates(run)
         else:
-            run.hits, run.relevance, run.sources = gather(self.kb, question)
-        run.energy = read_retrieval()
+            run.hits, run.relevance, run.sources = gather(self.kb, run.question)
+        retrieval = read_retrieval()
+        run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
         settle = self._settle_chosen if chosen else self._settle
         try:
             numbered = run.candidates if chosen else run.sources
             yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered]}
-            if numbered:
+            if numbered and not run.cancelled:
                 if not self._wait_for_model(gone):
                     run.cancelled = True
                 else:
@@ -420,15 +463,15 @@ class Answerer:
             if close is not None:
                 close()  # stops llama.cpp at once when the loop did not run to its end
             run.generation_ms = (time.perf_counter() - g0) * 1000
-            run.energy = _add(run.energy, self._generation_energy(run, read))
+            run.energy = _add(run.energy, self._generation_energy(run.usage, read))
 
-    def _generation_energy(self, run: _Run, read: Callable[[], Energy]) -> Energy:
+    def _generation_energy(self, usage: Usage, read: Callable[[], Energy]) -> Energy:
         """This process's energy while the model wrote, plus the model server's estimate when the model runs elsewhere."""
         local = read()
         remote = getattr(self.generator, "energy", None)
         if remote is None:
             return local
-        elsewhere = remote(run.usage)
+        elsewhere = remote(usage)
         return Energy(local.joules + elsewhere.joules, local.joules_low + elsewhere.joules_low, local.joules_high + elsewhere.joules_high,
                       elsewhere.method, local.cpu_seconds + elsewhere.cpu_seconds, f"{elsewhere.detail}; plus this process: {local.detail}")
 
@@ -510,10 +553,14 @@ class Answerer:
 
     def _record(self, run: _Run, sentences: list[Sentence], answer: str, citations: list[dict], reason: str | None, mode: str, withdrawn: list[str]) -> dict:
         first_token_ms = run.first_token_ms if run.first_token_ms is not None else run.first_shown_ms
+        record_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         return {
-            "id": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+            "id": record_id,
             "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "question": run.question,
+            "question": run.asked,
+            "searched": run.question,
+            "conversation": run.conversation or record_id,
+            "rewrite": run.rewrite,
             "language": run.language,
             "answer": answer,
             "abstained": reason is not None,
@@ -530,7 +577,7 @@ class Answerer:
             "relevance": round(run.relevance, 3),
             "model": self.generator.info.to_json(),
             "tokens": {"prompt": run.usage.prompt_tokens, "completion": run.usage.completion_tokens},
-            "timings": {"retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
+            "timings": {"rewrite_ms": (run.rewrite or {}).get("ms", 0.0), "retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
                         "first_shown_ms": round(run.first_shown_ms, 1), "generation_ms": round(run.generation_ms, 1),
                         "total_ms": round(run.elapsed_ms(), 1)},
             "energy": run.energy.to_json(grid_intensity()),
@@ -563,6 +610,9 @@ class _Run:
     cancelled: bool = False
     cache_key: str = ""
     candidates: list[choose.Candidate] = field(default_factory=list)
+    asked: str = ""  # the question as typed; `question` is what is searched (the same unless it is a follow-up)
+    conversation: str | None = None
+    rewrite: dict | None = None  # how a follow-up was made standalone
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

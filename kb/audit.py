@@ -73,10 +73,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX feedback_answer ON feedback(answer_id);
     """,
+    # 6: conversations: the id of a conversation's first answer on each of its answers, and the question as searched
+    # (a follow-up made standalone) beside the question as typed.
+    """
+    ALTER TABLE answers ADD COLUMN conversation TEXT NOT NULL DEFAULT '';
+    ALTER TABLE answers ADD COLUMN searched TEXT NOT NULL DEFAULT '';
+    CREATE INDEX answers_conversation ON answers(conversation);
+    """,
 ]
 
 RATINGS = {"up": 1, "down": -1}
-EXPORT_FIELDS = ("id", "created", "question", "language", "answer", "abstained", "cancelled", "cached_from", "model",
+EXPORT_FIELDS = ("id", "created", "conversation", "question", "searched", "language", "answer", "abstained", "cancelled", "cached_from", "model",
                  "build", "prompt_tokens", "completion_tokens", "total_ms", "energy_method", "wh", "gco2e", "citations",
                  "feedback_up", "feedback_down")
 
@@ -134,12 +141,13 @@ def save(conn: sqlite3.Connection, record: dict, retrieved: list[dict]) -> None:
     with conn:
         conn.execute(
             "INSERT INTO answers (id, created, question, language, answer, abstained, model_name, model_sha256, prompt_tokens, "
-            "completion_tokens, total_ms, energy_method, joules, record, build, cancelled, cache_key, cached_from) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "completion_tokens, total_ms, energy_method, joules, record, build, cancelled, cache_key, cached_from, conversation, searched) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record["id"], record["created"], record["question"], record["language"], record["answer"], int(record["abstained"]),
              record["model"]["name"], record["model"]["sha256"], record["tokens"]["prompt"], record["tokens"]["completion"],
              record["timings"]["total_ms"], energy["method"], energy["joules"], json.dumps(record, ensure_ascii=False), record.get("build", ""),
-             int(record.get("cancelled", False)), record.get("cache_key", ""), record.get("cached_from") or ""),
+             int(record.get("cancelled", False)), record.get("cache_key", ""), record.get("cached_from") or "",
+             record.get("conversation") or record["id"], record.get("searched") or record["question"]),
         )
         conn.executemany("INSERT INTO answer_passages VALUES (?,?,?,?,?,?,?,?,?,?)",
                          _passage_rows(record["id"], "retrieved", retrieved) + _passage_rows(record["id"], "cited", record["citations"]))
@@ -188,7 +196,8 @@ def export(conn: sqlite3.Connection) -> list[dict]:
     for answer_id, record, cached_from in conn.execute("SELECT id, record, cached_from FROM answers ORDER BY created, id"):
         r = json.loads(record)
         up, down = counts.get(answer_id, (0, 0))
-        rows.append({"id": answer_id, "created": r["created"], "question": r["question"], "language": r["language"],
+        rows.append({"id": answer_id, "created": r["created"], "conversation": r.get("conversation") or answer_id, "question": r["question"],
+                     "searched": r.get("searched") or r["question"], "language": r["language"],
                      "answer": r["answer"], "abstained": r["abstained"], "cancelled": r.get("cancelled", False),
                      "cached_from": cached_from or "", "model": r["model"]["name"], "build": r.get("build", ""),
                      "prompt_tokens": r["tokens"]["prompt"], "completion_tokens": r["tokens"]["completion"],
@@ -215,14 +224,36 @@ def cached(conn: sqlite3.Connection, key: str) -> dict | None:
     return get(conn, row[0]) if row else None
 
 
+def conversation(conn: sqlite3.Connection, conversation_id: str) -> list[dict]:
+    """The records of one conversation's answers, oldest first; NotFound when no answer starts or belongs to it."""
+    rows = conn.execute("SELECT record FROM answers WHERE conversation = ? OR (id = ? AND conversation = '') ORDER BY created, id",
+                        (conversation_id, conversation_id)).fetchall()
+    if not rows:
+        raise NotFound(f"No conversation {conversation_id!r} in the audit log: start a new conversation.")
+    return [json.loads(r[0]) for r in rows]
+
+
+def conversation_energy(conn: sqlite3.Connection, conversation_id: str) -> dict:
+    """A conversation's answers and the energy they used in all (Wh, with the range), for its running total."""
+    row = conn.execute("SELECT COUNT(*), SUM(joules) FROM answers WHERE conversation = ? OR (id = ? AND conversation = '')",
+                       (conversation_id, conversation_id)).fetchone()
+    low = high = 0.0
+    for (record,) in conn.execute("SELECT record FROM answers WHERE conversation = ? OR (id = ? AND conversation = '')",
+                                  (conversation_id, conversation_id)):
+        energy = json.loads(record)["energy"]
+        low, high = low + energy["wh_low"], high + energy["wh_high"]
+    return {"conversation": conversation_id, "answers": row[0], "wh": round((row[1] or 0.0) / 3600.0, 6), "wh_low": round(low, 6),
+            "wh_high": round(high, 6)}
+
+
 def listing(conn: sqlite3.Connection, limit: int = 100, offset: int = 0) -> list[dict]:
     """The stored answers, newest first, in brief."""
     rows = conn.execute(
-        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules, cancelled, cached_from "
-        "FROM answers ORDER BY created DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+        "SELECT id, created, question, language, abstained, model_name, total_ms, energy_method, joules, cancelled, cached_from, "
+        "conversation, searched FROM answers ORDER BY created DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
     return [{"id": r[0], "created": r[1], "question": r[2], "language": r[3], "abstained": bool(r[4]), "model": r[5],
              "total_ms": r[6], "energy_method": r[7], "wh": round(r[8] / 3600.0, 6), "cancelled": bool(r[9]),
-             "cached_from": r[10] or None} for r in rows]
+             "cached_from": r[10] or None, "conversation": r[11] or r[0], "searched": r[12] or r[2]} for r in rows]
 
 
 def energy_summary(conn: sqlite3.Connection) -> list[dict]:
