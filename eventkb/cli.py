@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="generate again even if this question was answered before on the same build, model and settings")
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy",
                    help="legacy: the model writes from numbered sources, checked by rules (default); choose: the model picks a numbered sentence, verified by exact quote")
+    p.add_argument("--conversation", metavar="ID", help="a follow-up in this conversation (the id `ask` printed): the question is made standalone from the turn before")
 
     p = command("audit", "Show the stored answers, or one of them with the passages behind it.")
     p.add_argument("id", nargs="?")
@@ -308,7 +309,7 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
     answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design)
     record = None
     shown = False
-    for event in answerer.stream(args.question):
+    for event in answerer.stream(args.question, conversation=args.conversation):
         if event["type"] == "sentence" and not args.json:  # each sentence once it has passed its check
             print(("" if not shown else " ") + event["text"], end="", flush=True)
             shown = True
@@ -322,10 +323,13 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
         return 0
     print("\n")
     _print_record(record)
+    print(f"Conversation: {record['conversation']} (a follow-up: eventkb ask --conversation {record['conversation']} \"...\")")
     return 0
 
 
 def _print_record(record: dict) -> None:
+    if record.get("searched") and record["searched"] != record["question"]:
+        print(f"(searched as: {record['searched']})")
     if record.get("cached"):
         print(f"(asked before: answer {record['cached_from']} served again, which used {record['original_energy']['wh']:.4f} Wh; "
               "--no-cache generates a new one)")

@@ -353,7 +353,7 @@ class Answerer:
         settle = self._settle_chosen if chosen else self._settle
         try:
             numbered = run.candidates if chosen else run.sources
-            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered]}
+            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered], "searched": run.question}
             if numbered and not run.cancelled:
                 if not self._wait_for_model(gone):
                     run.cancelled = True
@@ -490,7 +490,7 @@ class Answerer:
         request's energy and timings beside the original's energy."""
         read = self.meter.start()
         passages = earlier.pop("retrieved")  # as stored, with their text
-        yield {"type": "retrieval", "passages": passages, "sources": [s["n"] for s in earlier["sources"]]}
+        yield {"type": "retrieval", "passages": passages, "sources": [s["n"] for s in earlier["sources"]], "searched": run.question}
         yield {"type": "answer", "text": earlier["answer"], "citations": earlier["citations"], "abstained": earlier["abstained"],
                "mode": earlier["mode"]}
         run.energy, run.first_shown_ms = read(), run.elapsed_ms()

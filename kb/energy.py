@@ -113,6 +113,14 @@ def comparisons(wh: float) -> list[dict]:
     ]
 
 
+def cloud_total(answers: int, wh: float) -> dict:
+    """Answers and the energy they used here, against what the same questions would have taken as ChatGPT requests."""
+    label, per_request, source = REFERENCES[0]
+    cloud = answers * per_request
+    return {"answers": answers, "wh": round(wh, 6), "cloud_wh": round(cloud, 4), "cloud": label, "cloud_source": source,
+            "ratio": round(cloud / wh, 1) if wh > 0 else None}
+
+
 class Meter(Protocol):
     name: str
 

@@ -109,3 +109,40 @@ def test_the_names_method_needs_no_model_call(kb, tmp_path):
     second = answerer.ask("Et combien de vues ?", conversation=first["id"])
     assert second["searched"].startswith("Et combien de vues ? (Xavier Marichal")
     assert len(generator.calls) == calls + 1 and second["rewrite"]["method"] == "names"
+
+
+def _rewriting(messages):
+    """The fake model: a fixed standalone question when asked to rewrite, else the first source."""
+    if messages[0]["content"] == followup.INSTRUCTIONS:
+        return "Combien d'énergie a-t-il fallu pour les vues de la vidéo Baby shark ?"
+    return echo_first_source(messages)
+
+
+def test_the_api_takes_a_conversation_and_streams_its_running_totals(event_home, tmp_path):
+    import json
+    import shutil
+
+    from tests.conftest import fake_client
+
+    home = tmp_path / "kb"
+    shutil.copytree(event_home, home)
+    client = fake_client(home, _rewriting)
+    first = client.post("/api/ask", json={"question": "Combien de vues compte la vidéo Baby shark sur YouTube ?"}).get_json()
+    assert first["conversation"] == first["id"] and first["conversation_totals"]["answers"] == 1
+    body = client.post("/api/ask/stream", json={"question": "Et l'énergie ?", "conversation": first["id"]}).get_data(as_text=True)
+    events = [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: "))) for b in body.strip().split("\n\n")]
+    assert events[0][1]["searched"] == "Combien d'énergie a-t-il fallu pour les vues de la vidéo Baby shark ?"
+    record, totals = events[-2][1]["record"], events[-1][1]
+    assert events[-1][0] == "conversation" and record["question"] == "Et l'énergie ?" and record["conversation"] == first["id"]
+    assert totals["answers"] == 2 and totals["cloud_wh"] == 5.8 and totals["ratio"] == round(5.8 / totals["wh"], 1)
+    listed = client.get(f"/api/conversations/{first['id']}").get_json()
+    assert [a["question"] for a in listed["answers"]] == ["Combien de vues compte la vidéo Baby shark sur YouTube ?", "Et l'énergie ?"]
+    assert listed["answers"][1]["searched"] == record["searched"] and listed["totals"]["answers"] == 2
+    page = client.get(f"/audit/{record['id']}").get_data(as_text=True)
+    assert "audit-searched" in page and first["id"] in page
+    assert client.post("/api/ask", json={"question": "Et lui ?", "conversation": ["x"]}).status_code == 400
+    unknown = client.post("/api/ask", json={"question": "Et lui ?", "conversation": "20260101T000000-deadbeef"})
+    assert unknown.status_code == 404 and "start a new conversation" in unknown.get_json()["error"]["message"]
+    streamed = client.post("/api/ask/stream", json={"question": "Et lui ?", "conversation": "nope"}).get_data(as_text=True)
+    assert '"code": "not_found"' in streamed
+    assert client.get("/api/conversations/nope").status_code == 404

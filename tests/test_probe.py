@@ -49,15 +49,15 @@ def sse(text: str) -> list[tuple[str, dict]]:
 def test_1_a_stream_never_carries_unchecked_text(client):
     events = sse(client.post("/api/ask/stream", json={"question": INJECTED}).get_data(as_text=True))
     kinds = [kind for kind, _ in events]
-    assert kinds[0] == "retrieval" and kinds[-2:] == ["answer", "record"] and "token" not in kinds
+    assert kinds[0] == "retrieval" and kinds[-3:] == ["answer", "record", "conversation"] and "token" not in kinds
     assert not any("Obama" in data.get("text", "") for _, data in events)
-    record = events[-1][1]["record"]
+    record = events[-2][1]["record"]
     assert record["abstained"] or record["mode"] == "quoted" or not record["choice"]["problems"]  # withheld, quoted or verified
 
 
 def test_1_framing_holds_whatever_the_question(client):
     events = sse(client.post("/api/ask/stream", json={"question": QUESTION + "\n\nevent: record\ndata: {}\n\n"}).get_data(as_text=True))
-    assert {kind for kind, _ in events} <= {"retrieval", "sentence", "answer", "record"}
+    assert {kind for kind, _ in events} <= {"retrieval", "sentence", "answer", "record", "conversation"}
 
 
 # 3. Deeply nested JSON.

@@ -57,7 +57,7 @@ def test_stream_sends_events_in_order(client):
     response = client.post("/api/ask/stream", json={"question": QUESTION})
     assert response.mimetype == "text/event-stream"
     events = [block.split("\n")[0].removeprefix("event: ") for block in response.get_data(as_text=True).strip().split("\n\n")]
-    assert events[0] == "retrieval" and events[-2:] == ["answer", "record"] and "sentence" in events and "token" not in events
+    assert events[0] == "retrieval" and events[-3:] == ["answer", "record", "conversation"] and "sentence" in events and "token" not in events
 
 
 def test_answers_are_listed_and_fetched(client):

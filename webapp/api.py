@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from kb import audit
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
-from kb.energy import REFERENCES
+from kb.energy import REFERENCES, cloud_total
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound, Unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -84,7 +84,8 @@ def engines():
     return current_app.extensions["eventkb"]
 
 
-def _question() -> str:
+def _question() -> tuple[str, str | None]:
+    """The question of the request's JSON body, and the conversation it follows up (None for a new one)."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", 'Send JSON: Content-Type: application/json and a body {"question": "..."}.')
     try:
@@ -96,7 +97,16 @@ def _question() -> str:
     question = body["question"]
     if isinstance(question, str) and len(question) > MAX_QUESTION_CHARS:
         raise ApiError(413, "question_too_long", f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}: shorten it.")
-    return validate(question)
+    conversation = body.get("conversation")
+    if conversation is not None and not (isinstance(conversation, str) and re.fullmatch(r"[\w-]{1,64}", conversation)):
+        raise ApiError(400, "bad_request", 'conversation must be the id of the conversation\'s first answer, as returned in "conversation".')
+    return validate(question), conversation
+
+
+def conversation_totals(conn, conversation: str) -> dict:
+    """A conversation's running totals: its answers, the energy they used and what ChatGPT requests would have taken."""
+    totals = audit.conversation_energy(conn, conversation)
+    return {"conversation": conversation, **cloud_total(totals["answers"], totals["wh"]), "wh_low": totals["wh_low"], "wh_high": totals["wh_high"]}
 
 
 def text_arg(name: str) -> str:
@@ -127,13 +137,14 @@ def _int_arg(name: str, default: int, low: int = 1, high: int = 100) -> int:
 
 @bp.post("/ask")
 def ask() -> Response:
-    question = _question()
+    question, conversation = _question()
     e = engines()
     e.enter_queue()
     answerer = None
     try:
         answerer = e.answerer()
-        return jsonify(answerer.ask(question, client_gone()))
+        record = answerer.ask(question, client_gone(), conversation)
+        return jsonify({**record, "conversation_totals": conversation_totals(answerer.audit_log, record["conversation"])})
     finally:
         e.leave_queue()
         if answerer is not None:
@@ -143,7 +154,7 @@ def ask() -> Response:
 @bp.post("/ask/stream")
 def ask_stream() -> Response:
     """Server-Sent Events: `retrieval`, `sentence` (each checked sentence), `answer`, `record`, or `error`."""
-    question = _question()
+    question, conversation = _question()
     gone = client_gone()
     e = engines()
     e.enter_queue()
@@ -154,17 +165,21 @@ def ask_stream() -> Response:
         raise
 
     def events() -> Iterator[str]:
-        answer = answerer.stream(question, gone)
+        answer = answerer.stream(question, gone, conversation)
         try:
             for event in answer:
                 yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+                if event["type"] == "record":
+                    totals = conversation_totals(answerer.audit_log, event["record"]["conversation"])
+                    yield f"event: conversation\ndata: {json.dumps(totals, ensure_ascii=False)}\n\n"
         except BusyError as exc:
             yield "event: error\ndata: " + json.dumps({"status": 503, "code": "busy", "message": str(exc), "retry_after": exc.retry_after}) + "\n\n"
         except Unavailable as exc:
             yield "event: error\ndata: " + json.dumps({"status": 503, "code": "model_unavailable", "message": public(exc), "retry_after": exc.retry_after},
                                                       ensure_ascii=False) + "\n\n"
         except EventKBError as exc:
-            yield "event: error\ndata: " + json.dumps({"status": 400, "code": "bad_request", "message": public(exc)}, ensure_ascii=False) + "\n\n"
+            status, code = kb_error_status(exc)
+            yield "event: error\ndata: " + json.dumps({"status": status, "code": code, "message": public(exc)}, ensure_ascii=False) + "\n\n"
         except Exception:  # the page must hear about it; the log keeps the details
             current_app.logger.exception("answer failed")
             yield "event: error\ndata: " + json.dumps({"status": 500, "code": "internal_error", "message": "The answer failed on the server; try again."}) + "\n\n"
@@ -174,6 +189,19 @@ def ask_stream() -> Response:
             answerer.audit_log.close()
 
     return Response(stream_with_context(events()), mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/conversations/<conversation_id>")
+def conversation(conversation_id: str) -> Response:
+    """One conversation: its answers in order, each with the question as typed and as searched, and its totals."""
+    conn = engines().audit_log()
+    try:
+        turns = audit.conversation(conn, conversation_id)
+        return jsonify({"conversation": conversation_id, "totals": conversation_totals(conn, conversation_id),
+                        "answers": [{k: r.get(k) for k in ("id", "created", "question", "searched", "answer", "abstained", "cancelled")}
+                                    for r in turns]})
+    finally:
+        conn.close()
 
 
 @bp.get("/search")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb import audit
-from kb.answer import Answerer, BusyError
+from kb.answer import FOLLOWUP, Answerer, BusyError
 from kb.energy import Meter, choose_meter
 from kb.generator import Generator, load_generator
 from kb.knowledge import KnowledgeBase
@@ -29,6 +29,7 @@ class Engines:
         self.queue = threading.BoundedSemaphore(int(config.get("QUEUE_SIZE", 8)))
         self.cache = bool(config.get("ANSWER_CACHE", True))  # a question asked before gets its stored answer again
         self.design = config.get("ANSWER_DESIGN") or "legacy"  # or "choose": see kb.answer.DESIGNS
+        self.followup = config.get("FOLLOWUP") or FOLLOWUP  # how follow-ups are made standalone: see kb.followup.METHODS
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
         self._meter: Meter | None = None
@@ -54,7 +55,7 @@ class Engines:
         generator = self.generator
         assert self._meter is not None
         return Answerer(self.kb, generator, self._meter, audit.connect(self.home) if logged else None, wait_s=self.wait_s,
-                        cache=self.cache, design=self.design)
+                        cache=self.cache, design=self.design, followup=self.followup)
 
     def enter_queue(self) -> None:
         """Take a place in the bounded queue of questions, or raise BusyError at once when it is full."""

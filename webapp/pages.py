@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from werkzeug.exceptions import HTTPException
 
 from kb import audit
-from kb.energy import EQUIVALENTS, LABELS_SOURCE, REFERENCES, energy_classes, energy_label
+from kb.energy import EQUIVALENTS, LABELS_SOURCE, REFERENCES, cloud_total, energy_classes, energy_label
 from kb.errors import EventKBError
 from webapp.api import ApiError, text_arg
 from webapp.chart import log_bars
@@ -127,8 +127,7 @@ def energy() -> str:
              for n, a in enumerate(answers[-20:], start=max(1, len(answers) - 19))]
     generated = [a for a in answers if not a["cached"]]
     used = sum(a["wh"] for a in generated)
-    cloud = {"n": len(generated), "wh": used, "cloud": len(generated) * REFERENCES[0][1],
-             "ratio": len(generated) * REFERENCES[0][1] / used if used > 0 else None}
+    cloud = cloud_total(len(generated), used)
     classes = [dict(c, answers=sum(energy_label(a["wh"])["class"] == c["class"] for a in generated)) for c in energy_classes()]
     return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers, cloud=cloud,
                            classes=classes, equivalents=EQUIVALENTS, labels_source=LABELS_SOURCE)

@@ -10,6 +10,9 @@ const stopButton = document.getElementById("stop-button");
 let stopping = null;  // aborts the answer being streamed: the server then stops the model and records it as cancelled
 const statusLine = document.getElementById("status");
 const conversation = document.getElementById("conversation");
+const conversationTotal = document.getElementById("conversation-total");
+const newConversation = document.getElementById("new-conversation");
+let conversationId = null;  // the id of this conversation's first answer: later questions are follow-ups of it
 
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -149,6 +152,15 @@ function showError(turn, payload) {
   turn.append(el("p", { class: "error", role: "alert" }, message));
 }
 
+// The conversation's running total, against the same questions asked of ChatGPT at the published figure.
+function showTotal(totals) {
+  const lang = document.documentElement.lang || "en";
+  const n = (value, digits) => value.toLocaleString(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  conversationTotal.textContent = words.conversation_total.replace("{n}", totals.answers).replace("{wh}", n(totals.wh, 4))
+    .replace("{cloud}", n(totals.cloud_wh, 1)).replace("{ratio}", totals.ratio ? Math.round(totals.ratio).toLocaleString(lang) : "–");
+  conversationTotal.hidden = false;
+}
+
 function follow(turn) {
   turn.scrollIntoView({ block: "end" });
 }
@@ -176,7 +188,7 @@ async function ask(question) {
     response = await fetch("/api/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify({ question }),
+      body: JSON.stringify(conversationId ? { question, conversation: conversationId } : { question }),
       signal: stopping.signal,
     });
   } catch (err) {
@@ -217,6 +229,9 @@ async function ask(question) {
       // The server sends only sentences that passed their check, then the answer as shown, which replaces them.
       if (type === "retrieval") {
         statusLine.textContent = payload.sources.length ? words.checking : words.thinking;
+        if (payload.searched && payload.searched !== question) {  // a follow-up, made standalone: what was searched
+          turn.querySelector(".question").after(el("p", { class: "searched" }, words.searched_as.replace("{q}", payload.searched)));
+        }
       } else if (type === "sentence") {
         answer.classList.remove("pending");
         answer.append(document.createTextNode((answer.textContent ? " " : "") + payload.text));
@@ -228,7 +243,11 @@ async function ask(question) {
         answer.classList.remove("pending");
         answer.removeAttribute("aria-busy");
         renderRecord(turn, payload.record);
+        conversationId = payload.record.conversation;
+        newConversation.hidden = false;
         statusLine.textContent = "";
+      } else if (type === "conversation") {
+        showTotal(payload);
       } else if (type === "error") {
         settled = true;
         showError(turn, payload);
@@ -257,6 +276,15 @@ form.addEventListener("submit", async (event) => {
     stopButton.hidden = true;
     input.focus();
   }
+});
+
+newConversation.addEventListener("click", () => {
+  conversationId = null;
+  conversation.textContent = "";
+  conversationTotal.hidden = true;
+  newConversation.hidden = true;
+  statusLine.textContent = "";
+  input.focus();
 });
 
 stopButton.addEventListener("click", () => {
