@@ -1,12 +1,14 @@
 """Follow-up questions made standalone, by each method side by side: does the question searched find the passage that
 answers the follow-up in the top 5?
 
-Usage: .venv/bin/python benchmarks/followups.py [--methods model,names,concat,none] [--batch f19] [--json OUT]
+Usage: .venv/bin/python benchmarks/followups.py [--methods model,names,concat,none] [--batch f19] [--answers] [--json OUT]
 For each pair of eval/followups.toml (the bundled event with the four reports, and the events of ../shared/events),
 the first question is answered by the default answer path with the default model, as in the chat; then each method
 turns the follow-up into the question searched, and hybrid search's top 5 is checked for the expected passage.
 Prints recall@5 per event, per language and per method, with the time and tokens of the model's rewrites and how many
-failed their check. About 6 s per pair on 2 cores.
+failed their check. About 6 s per pair on 2 cores. With --answers, each method also answers the follow-up through
+the web app's path (a conversation in a scratch audit log), and the share of follow-ups answered with a citation of
+the expected passage is printed beside recall (about 5 s more per pair and method).
 """
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import followup  # noqa: E402
+from kb import audit, followup  # noqa: E402
 from kb.answer import Answerer  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
@@ -41,6 +44,7 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
+    parser.add_argument("--answers", action="store_true", help="also answer each follow-up by each method, as the chat does")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
@@ -56,7 +60,8 @@ def main() -> int:
         home = args.work / event
         ingest(paths, home, embedder_name(), lambda: embedder, log=lambda m: None)
         kb = KnowledgeBase.open(home, embedder=embedder)
-        answerer = Answerer(kb, generator, choose_meter(), None, cache=False)
+        log = audit.connect(Path(tempfile.mkdtemp(prefix="followups-")))  # the first answers are generated once, then served again
+        answerer = Answerer(kb, generator, choose_meter(), log)
         answerer.ask(pairs[0]["turns"][0])  # warm, as the web app is
         print(f"## {event}", file=sys.stderr)
         for pair in (p for p in pairs if p["event"] == event):
@@ -72,6 +77,10 @@ def main() -> int:
                 hits = kb.search(rewrite.searched, k=5)
                 found = any(matches(h.passage, pair["expect"]) for h in hits)
                 row["methods"][method] = {"searched": rewrite.searched, "found": found, "ms": round(ms, 1), **rewrite.to_json()}
+                if args.answers:
+                    answered = Answerer(kb, generator, choose_meter(), log, followup=method).ask(question, conversation=record["id"])
+                    cited = any(matches(kb.passage(c["id"]), pair["expect"]) for c in answered["citations"])
+                    row["methods"][method].update(answer=answered["answer"], answered_from_expected=cited, abstained=answered["abstained"])
                 print(f"  {'ok  ' if found else 'miss'} {method:6} {pair['id']}: {rewrite.searched[:120]}"
                       + (f"  [rejected: {rewrite.rejected}]" if rewrite.rejected else ""), file=sys.stderr, flush=True)
             rows.append(row)
@@ -84,6 +93,14 @@ def main() -> int:
         if picked:
             cells = " ".join(f"{sum(r['methods'][m]['found'] for r in picked) / len(picked):7.2f}" for m in methods)
             print(f"  {event:32} {lang:4} {len(picked):3} {cells}")
+    if args.answers:
+        print("\nfollow-ups answered with a citation of the expected passage (abstained)")
+        for event, lang in groups:
+            picked = [r for r in rows if event in ("all", r["event"]) and lang in ("all", r["lang"])]
+            if picked:
+                cells = " ".join(f"{sum(r['methods'][m]['answered_from_expected'] for r in picked) / len(picked):4.2f} ({sum(r['methods'][m]['abstained'] for r in picked):2})"
+                                 for m in methods)
+                print(f"  {event:32} {lang:4} {len(picked):3} {cells}")
     if "model" in methods:
         model = [r["methods"]["model"] for r in rows]
         print(f"  model rewrites: p50 {statistics.median(m['ms'] for m in model):.0f} ms, "

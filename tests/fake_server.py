@@ -2,7 +2,7 @@
 
 Run as `python -m tests.fake_server HOME PORT`; `Server` starts it for a test and speaks to it over raw sockets. The fake model burns CPU for EVENTKB_FAKE_WORD_S seconds per word, so a
 test can see from the process's CPU time whether it still works. It obeys the question like a model that follows
-injected instructions: it replies the text after "Answer:" in the question, else the first source followed by
+injected instructions: it replies the text after "Answer:" in the question (rewriting a follow-up, the question before in brackets), else the first source followed by
 EVENTKB_FAKE_PAD words that no source supports; a question with "#fail" makes it fail a few words after its first
 sentence. EVENTKB_FAKE_CHANNEL_TIMEOUT and EVENTKB_FAKE_CONNECTIONS set the
 server's idle timeout and connection cap.
@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import followup
 from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.generator import FakeGenerator, echo_first_source
@@ -29,7 +30,12 @@ from webapp.serve import CHANNEL_TIMEOUT_S, CONNECTION_LIMIT, serve
 
 
 def obedient(messages: list[dict]) -> str:
-    """What a model that follows the question's instructions writes."""
+    """What a model that follows the question's instructions writes; asked to make a follow-up standalone, the
+    follow-up with the question before in brackets."""
+    if messages[0]["content"] == followup.INSTRUCTIONS:
+        user = messages[-1]["content"]
+        before = user.split("Earlier question: ", 1)[1].split("\n", 1)[0]
+        return user.split("Last question: ", 1)[1].split("\n", 1)[0] + f" ({before})"
     question = messages[-1]["content"].rsplit("Question: ", 1)[-1].split("\nAnswer in ", 1)[0]
     if "Answer:" in question:
         return question.split("Answer:", 1)[1].strip()

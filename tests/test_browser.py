@@ -239,3 +239,35 @@ def test_the_chat_reads_like_a_chat_in_order_with_a_stop_button_and_on_a_phone(f
     assert "Résume" in newest["question"] and newest["cancelled"], newest
     assert errors == []
     context.close()
+
+
+@pytest.mark.parametrize("locale, first, follow_up, person, total", [
+    ("fr-BE", "Que pense Roald Sieberath de la régulation des IAg ?", "Et de l'éducation ?", "Roald Sieberath", "2 réponse(s)"),
+    ("en-GB", "What did Xavier Marichal say about the Baby shark video?", "And how much energy did it take?", "Xavier Marichal", "2 answer(s)"),
+])
+def test_a_follow_up_is_searched_standalone_and_a_new_conversation_starts_afresh(fake, browser, locale, first, follow_up, person, total):
+    context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(fake + "/")
+    ask(page, first)
+    assert page.is_visible("#new-conversation") and page.locator(".turn .searched").count() == 0
+    page.fill("#question", follow_up)
+    page.keyboard.press("Enter")  # the box kept the focus: keyboard only
+    page.wait_for_selector(".turn:nth-of-type(2) .meta", timeout=90_000)
+    searched = page.locator(".turn:nth-of-type(2) .searched").inner_text()
+    assert person in searched and follow_up in searched, searched
+    assert total in page.locator("#conversation-total").inner_text()
+    with urllib.request.urlopen(f"{fake}/api/answers", timeout=10) as response:
+        newest, before = json.loads(response.read())["answers"][:2]
+    assert newest["question"] == follow_up and newest["searched"] != follow_up and newest["conversation"] == before["id"]
+    page.screenshot(path=str(ARTIFACTS / f"chat-follow-up-{locale[:2]}.png"), full_page=True)
+    page.focus("#new-conversation")
+    page.keyboard.press("Enter")
+    assert page.locator(".turn").count() == 0 and page.is_hidden("#conversation-total") and page.is_hidden("#new-conversation")
+    ask(page, follow_up)  # the same words, now a first question: searched as typed
+    assert page.locator(".turn .searched").count() == 0
+    assert re.search(r": 1 (réponse|answer)", page.locator("#conversation-total").inner_text())
+    assert errors == []
+    context.close()
