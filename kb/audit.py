@@ -246,6 +246,19 @@ def conversation_energy(conn: sqlite3.Connection, conversation_id: str) -> dict:
             "wh_high": round(high, 6)}
 
 
+def conversations(conn: sqlite3.Connection, limit: int = 20) -> list[dict]:
+    """The latest conversations, newest first: their first question, number of answers and the energy they used."""
+    rows = conn.execute(
+        "SELECT CASE WHEN conversation = '' THEN id ELSE conversation END AS c, MIN(created), MAX(created), COUNT(*), SUM(joules) "
+        "FROM answers GROUP BY c ORDER BY MAX(created) DESC LIMIT ?", (limit,)).fetchall()
+    out = []
+    for conversation_id, started, last, answers, joules in rows:
+        first = conn.execute("SELECT question FROM answers WHERE id = ?", (conversation_id,)).fetchone()
+        out.append({"conversation": conversation_id, "started": started, "last": last, "answers": answers,
+                    "wh": round((joules or 0.0) / 3600.0, 6), "first_question": first[0] if first else ""})
+    return out
+
+
 def listing(conn: sqlite3.Connection, limit: int = 100, offset: int = 0) -> list[dict]:
     """The stored answers, newest first, in brief."""
     rows = conn.execute(

@@ -146,3 +146,21 @@ def test_the_api_takes_a_conversation_and_streams_its_running_totals(event_home,
     streamed = client.post("/api/ask/stream", json={"question": "Et lui ?", "conversation": "nope"}).get_data(as_text=True)
     assert '"code": "not_found"' in streamed
     assert client.get("/api/conversations/nope").status_code == 404
+
+
+def test_the_energy_page_lists_conversations_with_their_totals_against_chatgpt(event_home, tmp_path):
+    import shutil
+
+    from tests.conftest import fake_client
+
+    home = tmp_path / "kb"
+    shutil.copytree(event_home, home)
+    client = fake_client(home, _rewriting)
+    first = client.post("/api/ask", json={"question": "Combien de vues compte la vidéo Baby shark sur YouTube ?"}).get_json()
+    client.post("/api/ask", json={"question": "Et l'énergie ?", "conversation": first["id"]})
+    client.post("/api/ask", json={"question": "Qui a modéré le panel ?"})
+    talks = audit.conversations(audit.connect(home))
+    assert [c["answers"] for c in talks] == [1, 2] and talks[1]["first_question"].startswith("Combien de vues")
+    page = client.get("/energy?lang=fr").get_data(as_text=True)
+    row = page.split('id="energy-conversations"', 1)[1].split("</table>", 1)[0]
+    assert "Combien de vues" in row and "5,8 Wh" in row and "fois plus" in row and "×" not in row

@@ -119,7 +119,7 @@ def audit_entry(answer_id: str) -> str:
 def energy() -> str:
     conn = engines().audit_log()
     try:
-        answers, summary = audit.all_energy(conn), audit.energy_summary(conn)
+        answers, summary, talks = audit.all_energy(conn), audit.energy_summary(conn), audit.conversations(conn)
     finally:
         conn.close()
     rows = [(label, wh, "reference") for label, wh, _ in REFERENCES]
@@ -129,7 +129,8 @@ def energy() -> str:
     used = sum(a["wh"] for a in generated)
     cloud = cloud_total(len(generated), used)
     classes = [dict(c, answers=sum(energy_label(a["wh"])["class"] == c["class"] for a in generated)) for c in energy_classes()]
-    return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers, cloud=cloud,
+    talks = [dict(c, **cloud_total(c["answers"], c["wh"])) for c in talks]
+    return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers, cloud=cloud, conversations=talks,
                            classes=classes, equivalents=EQUIVALENTS, labels_source=LABELS_SOURCE)
 
 
