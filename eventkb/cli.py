@@ -14,6 +14,10 @@ from pathlib import Path
 from kb.errors import EventKBError
 from kb.paths import kb_home
 
+FOLLOWUP_METHODS = ("model", "names", "concat", "none")  # kb.followup.METHODS, named here so that --help loads no model code
+FOLLOWUP_HELP = ("how a follow-up is made standalone before it is searched: the model rewrites it, checked against the conversation; "
+                 "names adds the names of the turn before; concat appends the question before; none searches it as typed (default: %(default)s)")
+
 EXAMPLES = {
     "init": "eventkb init my-event/      # then edit my-event/event.toml, then: eventkb ingest --rebuild my-event/",
     "ingest": "eventkb ingest                      # the bundled AILouvain event\n  eventkb ingest ../shared/reports/*.pdf   # adds the reports to it\n  eventkb ingest --rebuild FOLDER            # this event alone",
@@ -72,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy",
                    help="legacy: the model writes from numbered sources, checked by rules (default); choose: the model picks a numbered sentence, verified by exact quote")
     p.add_argument("--conversation", metavar="ID", help="a follow-up in this conversation (the id `ask` printed): the question is made standalone from the turn before")
+    p.add_argument("--followup", choices=FOLLOWUP_METHODS, default=None, help=FOLLOWUP_HELP)
 
     p = command("audit", "Show the stored answers, or one of them with the passages behind it.")
     p.add_argument("id", nargs="?")
@@ -92,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design (default legacy; choose: the model picks a numbered sentence)")
+    p.add_argument("--followup", choices=FOLLOWUP_METHODS, default=None, help=FOLLOWUP_HELP)
     p.add_argument("--workers", type=int, default=1, metavar="N", help="serve with N gunicorn worker processes (threaded); best with --backend")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
     p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
@@ -273,7 +279,8 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
     allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
-    config = {"KB_HOME": str(home), "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design}
+    config = {"KB_HOME": str(home), "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design,
+              "FOLLOWUP": args.followup}
 
     def warm_app():
         app = create_app(config)
@@ -306,7 +313,8 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
     from kb.energy import choose_meter
     from kb.generator import load_generator
 
-    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design)
+    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design,
+                        **({"followup": args.followup} if args.followup else {}))
     record = None
     shown = False
     for event in answerer.stream(args.question, conversation=args.conversation):

@@ -127,3 +127,20 @@ def test_ask_with_the_choose_design_records_the_chosen_sentence(ingested, capsys
     record = json.loads(capsys.readouterr().out)
     assert record["settings"]["design"] == "choose" and record["choice"]["chosen"] >= 1
     assert record["citations"][0]["sentence"] in " ".join(record["citations"][0]["text"].split())
+
+
+def test_ask_a_follow_up_in_a_conversation(ingested, capsys, monkeypatch):
+    monkeypatch.setenv("EVENTKB_MODEL", "fake")
+    assert main(["ask", "Combien de vues compte la vidéo Baby shark sur YouTube ?"]) == 0
+    out = capsys.readouterr().out
+    conversation = out.split("Conversation: ", 1)[1].split(" ", 1)[0]
+    assert f"--conversation {conversation}" in out
+    assert main(["ask", "Et combien d'énergie ?", "--conversation", conversation, "--followup", "names", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["conversation"] == conversation and record["question"] == "Et combien d'énergie ?"
+    assert record["searched"].startswith("Et combien d'énergie ? (") and record["settings"]["followup"] == "names"
+    assert main(["ask", "Et lui ?", "--conversation", "nope"]) == 1
+    assert "start a new conversation" in capsys.readouterr().err
+    assert main(["audit", "--csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "conversation" in header and "searched" in header

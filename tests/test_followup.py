@@ -164,3 +164,9 @@ def test_the_energy_page_lists_conversations_with_their_totals_against_chatgpt(e
     page = client.get("/energy?lang=fr").get_data(as_text=True)
     row = page.split('id="energy-conversations"', 1)[1].split("</table>", 1)[0]
     assert "Combien de vues" in row and "5,8 Wh" in row and "fois plus" in row and "×" not in row
+
+
+def test_the_command_line_offers_the_same_methods():
+    from eventkb.cli import FOLLOWUP_METHODS
+
+    assert FOLLOWUP_METHODS == followup.METHODS
