@@ -1,7 +1,7 @@
 """Follow-up questions made standalone, by each method side by side: does the question searched find the passage that
 answers the follow-up in the top 5?
 
-Usage: .venv/bin/python benchmarks/followups.py [--methods model,names,concat,none] [--batch f19] [--answers] [--json OUT]
+Usage: .venv/bin/python benchmarks/followups.py [--methods model,names,concat,fused,none] [--batch f19] [--answers] [--json OUT]
 For each pair of eval/followups.toml (the bundled event with the four reports, and the events of ../shared/events),
 the first question is answered by the default answer path with the default model, as in the chat; then each method
 turns the follow-up into the question searched, and hybrid search's top 5 is checked for the expected passage.
@@ -74,7 +74,7 @@ def main() -> int:
                 with generator.lock:
                     rewrite = followup.standalone(method, question, history, kb.people, generator)
                 ms = (time.perf_counter() - t0) * 1000
-                hits = kb.search(rewrite.searched, k=5)
+                hits = kb.search(rewrite.searched, k=5, also=rewrite.also)
                 found = any(matches(h.passage, pair["expect"]) for h in hits)
                 row["methods"][method] = {"searched": rewrite.searched, "found": found, "ms": round(ms, 1), **rewrite.to_json()}
                 if args.answers:

@@ -109,15 +109,15 @@ def messages_for(question: str, language: str, sources: list[Source], system: st
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def gather(kb: KnowledgeBase, question: str) -> tuple[list[Hit], float, list[Source]]:
-    """The retrieved passages, the largest share of the question's words one of them holds, and the numbered sources
-    for the prompt (none when that share is below MIN_COVERAGE)."""
-    hits = kb.search(question, k=K)
+def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = ()) -> tuple[list[Hit], float, list[Source]]:
+    """The retrieved passages (for `question` and its other wordings `also`), the largest share of the question's
+    words one of them holds, and the numbered sources for the prompt (none when that share is below MIN_COVERAGE)."""
+    hits = kb.search(question, k=K, also=also)
     if subjects(question) and all(unmentioned(question, [h.passage]) for h in hits):
         # None of them can back an answer (see `unmentioned`): look again among the passages that name the subject.
         naming = {p.row for p in kb.passages if not unmentioned(question, [p])}
         if naming:
-            hits = kb.search(question, k=K, within=naming)
+            hits = kb.search(question, k=K, within=naming, also=also)
     passages = about_subjects(question, [h.passage for h in hits])
     relevance = coverage(question, passages)
     return hits, relevance, select(question, passages) if relevance >= MIN_COVERAGE else []
@@ -327,7 +327,7 @@ class Answerer:
                 energy = self._generation_energy(usage, read)
                 run.energy = energy if run.energy is None else _add(run.energy, energy)
         run.rewrite = {**rewrite.to_json(), "ms": round((time.perf_counter() - t0) * 1000, 1)}
-        run.question = rewrite.searched
+        run.question, run.also = rewrite.searched, rewrite.also
 
     def _stream(self, question: str, gone: Callable[[], bool], conversation: str | None) -> Iterator[dict]:
         question = validate(question)
@@ -346,7 +346,7 @@ class Answerer:
         if chosen:
             self._gather_candidates(run)
         else:
-            run.hits, run.relevance, run.sources = gather(self.kb, run.question)
+            run.hits, run.relevance, run.sources = gather(self.kb, run.question, run.also)
         retrieval = read_retrieval()
         run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
@@ -371,7 +371,7 @@ class Answerer:
 
     def _gather_candidates(self, run: _Run) -> None:
         """The choose design's context: the retrieved passages and, from them, the numbered candidate sentences."""
-        run.hits = self.kb.search(run.question, k=self.settings["passages"])
+        run.hits = self.kb.search(run.question, k=self.settings["passages"], also=run.also)
         if run.hits:
             embedder = self.kb.embedder
             run.candidates = choose.candidates(run.hits, embedder.query(run.question), lambda texts: embedder.passages(texts, None),
@@ -613,6 +613,7 @@ class _Run:
     asked: str = ""  # the question as typed; `question` is what is searched (the same unless it is a follow-up)
     conversation: str | None = None
     rewrite: dict | None = None  # how a follow-up was made standalone
+    also: tuple[str, ...] = ()  # other wordings of the question searched with it (the follow-up as typed)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

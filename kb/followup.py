@@ -1,9 +1,10 @@
 """Follow-up questions: a question asked after others ("Et lui ?", "And in 2026?") made into one that stands alone,
 before it is searched and answered.
 
-Three methods, measured side by side by `benchmarks/followups.py`: "model" has the generator rewrite it from the turn
+The methods, measured side by side by `benchmarks/followups.py`: "model" has the generator rewrite it from the turn
 before, and keeps the rewrite only when every name and figure in it is copied from the conversation; "names" adds the
-people and names of the turn before that the question does not name; "concat" appends the question before.
+people and names of the turn before that the question does not name; "concat" puts the question before in front of
+it; "fused" searches both that and the question as typed, and fuses the two lists by rank.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from kb.people import named_in
 from kb.support import names
 from kb.textnorm import fold
 
-METHODS = ("model", "names", "concat", "none")
+METHODS = ("model", "names", "concat", "fused", "none")
 MAX_TOKENS = 60  # one question
 MAX_CHARS = 400  # a rewrite longer than this is not a question
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
@@ -40,16 +41,19 @@ class Turn:
 
 @dataclass
 class Rewrite:
-    """A follow-up made standalone: the question searched, the method that made it, and for the model, its tokens
-    and the reason its rewrite was set aside (None when kept)."""
+    """A follow-up made standalone: the question searched (and answered), other wordings searched with it, the method
+    that made it, and for the model, its tokens and the reason its rewrite was set aside (None when kept)."""
 
     searched: str
     method: str
     usage: Usage | None = None
     rejected: str | None = None
+    also: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         out: dict = {"method": self.method}
+        if self.also:
+            out["also"] = list(self.also)
         if self.usage is not None:
             out["tokens"] = {"prompt": self.usage.prompt_tokens, "completion": self.usage.completion_tokens}
         if self.rejected:
@@ -139,4 +143,6 @@ def standalone(method: str, question: str, history: list[Turn], people: list[dic
         return by_model(question, history, people, generator, stream)  # type: ignore[arg-type]
     if method == "names":
         return Rewrite(with_names(question, history, people), "names")
+    if method == "fused":
+        return Rewrite(concatenated(question, history), "fused", also=(question,))
     return Rewrite(concatenated(question, history), "concat")

@@ -120,12 +120,19 @@ class KnowledgeBase:
         mode: str = "hybrid",
         within: set[int] | None = None,
         expand: bool | None = None,
+        also: tuple[str, ...] = (),
     ) -> list[Hit]:
         """The k passages that best match `query`, best first, within the filters (and among the rows `within`, if given).
         `expand` overrides whether BM25 adds the glossary's equivalents: by default BM25 alone does, hybrid search does not
-        (on fresh questions they added nothing to it)."""
+        (on fresh questions they added nothing to it). With `also`, other wordings of the same question are searched
+        too, and the lists fused by rank."""
         with event_glossary(self.glossary):
-            return self._search(query, k, speaker, document, section, mode, within, expand)
+            if not also:
+                return self._search(query, k, speaker, document, section, mode, within, expand)
+            lists = [self._search(q, max(k, CANDIDATES), speaker, document, section, mode, within, expand) for q in (query, *also)]
+            by_row = {h.passage.row: h.passage for hits in lists for h in hits}
+            fused = reciprocal_rank_fusion([[h.passage.row for h in hits] for hits in lists])
+            return [Hit(by_row[row], score) for row, score in fused[:k]]
 
     def _search(self, query: str, k: int, speaker: str | None, document: str | None, section: str | None, mode: str,
                 within: set[int] | None, expand: bool | None) -> list[Hit]:
