@@ -311,7 +311,7 @@ class Answerer:
     def _rewrite(self, run: _Run, history: list[followup.Turn], gone: Callable[[], bool]) -> None:
         """Make the follow-up standalone (with the model when that is the method: metered, timed and under its lock)."""
         t0 = time.perf_counter()
-        if self.followup != "model":
+        if self.followup not in ("model", "fused"):  # the others need no model
             rewrite = followup.standalone(self.followup, run.asked, history, self.kb.people)
         elif not self._wait_for_model(gone):
             run.cancelled = True
@@ -320,7 +320,7 @@ class Answerer:
             read = self.meter.start()
             usage = Usage()
             try:
-                rewrite = followup.standalone("model", run.asked, history, self.kb.people, self.generator)
+                rewrite = followup.standalone(self.followup, run.asked, history, self.kb.people, self.generator)
                 usage = rewrite.usage or usage
             finally:
                 self.generator.lock.release()
@@ -613,7 +613,7 @@ class _Run:
     asked: str = ""  # the question as typed; `question` is what is searched (the same unless it is a follow-up)
     conversation: str | None = None
     rewrite: dict | None = None  # how a follow-up was made standalone
-    also: tuple[str, ...] = ()  # other wordings of the question searched with it (the follow-up as typed)
+    also: tuple[str, ...] = ()  # other wordings of the question searched with it (a follow-up after the question before)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

@@ -172,17 +172,19 @@ def test_the_command_line_offers_the_same_methods():
     assert FOLLOWUP_METHODS == followup.METHODS
 
 
-def test_the_fused_method_searches_both_wordings_and_answers_the_concatenation(kb, tmp_path):
+def test_the_fused_method_answers_the_models_question_and_searches_it_with_the_concatenation(kb, tmp_path):
     log = audit.connect(tmp_path / "home")
-    answerer = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), log, followup="fused")
+    rewritten = "Qui a modéré le panel sur les limites planétaires ?"
+    answerer = Answerer(kb, FakeGenerator(lambda m: rewritten if m[0]["content"] == followup.INSTRUCTIONS else echo_first_source(m)),
+                        FakeMeter(), log, followup="fused")
     first = answerer.ask("Combien de limites planétaires avons-nous déjà franchies ?")  # no name: one search, no second look
     second = answerer.ask("Qui a modéré le panel ?", conversation=first["id"])
-    assert second["searched"] == first["question"] + " Qui a modéré le panel ?"
-    assert second["rewrite"] == {"method": "fused", "also": ["Qui a modéré le panel ?"], "ms": second["rewrite"]["ms"]}
-    fused = [h.passage.id for h in kb.search(second["searched"], k=5, also=("Qui a modéré le panel ?",))]
+    joined = first["question"] + " Qui a modéré le panel ?"
+    assert second["searched"] == rewritten and second["rewrite"]["method"] == "fused" and second["rewrite"]["also"] == [joined]
+    fused = [h.passage.id for h in kb.search(rewritten, k=5, also=(joined,))]
     assert [r["id"] for r in second["retrieved"]] == fused
-    pool = {h.passage.id for q in (second["searched"], "Qui a modéré le panel ?") for h in kb.search(q, k=50)}
-    assert set(fused) <= pool and fused != [h.passage.id for h in kb.search(second["searched"], k=5)]
+    pool = {h.passage.id for q in (rewritten, joined) for h in kb.search(q, k=50)}
+    assert set(fused) <= pool and fused != [h.passage.id for h in kb.search(rewritten, k=5)]
     # The same wording twice is the same ranking: fusion by rank only merges lists.
     same = [h.passage.id for h in kb.search("Qui a modéré le panel ?", k=5)]
     assert [h.passage.id for h in kb.search("Qui a modéré le panel ?", k=5, also=("Qui a modéré le panel ?",))] == same
