@@ -86,3 +86,25 @@ def test_default_model_abstains_on_what_the_sources_do_not_say(default_answerer)
     abstained = [r for r in records if r["abstained"]]
     assert len(abstained) >= 2, [r["answer"] for r in records]
     assert all(r["citations"] == [] and r["answer"] == ABSTAIN[r["language"]] for r in abstained)
+
+
+def test_default_model_answers_a_follow_up_from_the_turn_before(kb, home):
+    # The default follow-up method with the default model: the follow-up alone names nothing to search for.
+    answerer = Answerer(kb, load_generator("default"), choose_meter(), audit.connect(home), cache=False)
+    first = answerer.ask("Combien de vues compte la vidéo Baby shark sur YouTube ?")
+    record = answerer.ask("Et combien d'énergie a-t-il fallu pour l'alimenter ?", conversation=first["id"])
+    assert record["conversation"] == first["id"] and record["rewrite"]["method"] == answerer.followup
+    assert "baby shark" in record["searched"].lower(), record["searched"]
+    assert not record["abstained"] and "70 GWh" in record["answer"], record["answer"]
+    assert record["language"] == "fr" and any("70 GWh" in c["text"] for c in record["citations"])
+    assert audit.get(audit.connect(home), record["id"])["question"] == "Et combien d'énergie a-t-il fallu pour l'alimenter ?"
+
+
+def test_small_model_rewrites_a_follow_up_or_falls_back_to_names(kb, home):
+    answerer = Answerer(kb, load_generator("small"), choose_meter(), audit.connect(home), cache=False, followup="model")
+    first = answerer.ask("What did Roald Sieberath say about regulation?")
+    record = answerer.ask("And about education?", conversation=first["id"])
+    assert record["rewrite"]["tokens"]["completion"] > 0 and record["timings"]["rewrite_ms"] > 0
+    # Kept, the rewrite's names all come from the conversation; set aside, the names method carries the person.
+    assert "Roald Sieberath" in record["searched"] if "rejected" in record["rewrite"] else record["searched"].strip(), record
+    assert record["energy"]["joules"] > 0 and record["question"] == "And about education?"
