@@ -30,6 +30,8 @@ EXAMPLES = {
     "energy": "eventkb energy --json",
     "serve": "eventkb serve                      # http://127.0.0.1:5000",
     "eval": "eventkb eval --subset 10 --json",
+    "events": "eventkb events            # then, with several: eventkb search \"water\" --event ID",
+    "remove": "eventkb remove w3c-webml-workshop-2020-09-16",
 }
 
 
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: $EVENTKB_HOME or ~/.local/share/eventkb)")
         p.add_argument("--json", action="store_true", help="print JSON")
+        if name not in ("init", "events", "remove"):
+            p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them)")
         return p
 
     p = command("init", "Draft an event.toml for a folder of documents: people from the speaker labels, documents, language, title.")
@@ -63,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?")
     p.add_argument("--speaker", required=True, help="full name, last name or initials")
     p.add_argument("--k", type=int, help="at most this many passages")
+
+    command("events", "List the events the knowledge base holds: id, title, date, documents, passages, answers.")
+    p = command("remove", "Remove one event from the knowledge base: its builds and its audit log; the other events are untouched.")
+    p.add_argument("id", metavar="ID", help="the event's id, as `eventkb events` lists it")
 
     command("people", "List the people of the event and how many passages are theirs.")
     command("documents", "List the documents: ingested ones and cited ones that are not.")
@@ -128,11 +136,23 @@ def _k(value: int | None) -> int | None:
 def run(args: argparse.Namespace) -> int:
     if args.command == "init":
         return _init(args)
-    home = kb_home(args.kb)
+    from kb import series
+
+    base = kb_home(args.kb)
+    if args.command == "events":
+        return _events(args, base)
+    if args.command == "remove":
+        removed = series.remove(base, args.id)
+        print(json.dumps({"removed": args.id, "home": str(removed)}) if args.json else f"Removed {args.id} ({removed}); the other events are untouched.")
+        return 0
     if args.command == "ingest":
-        from ingest.pipeline import ingest
+        from ingest.pipeline import event_id_of, ingest
         from kb.embedder import embedder_name, load_embedder
 
+        given = event_id_of(args.paths)
+        if given and args.event and given != args.event:
+            raise EventKBError(f"The folder given is the event {given!r}, not {args.event!r}: drop --event, or give that event's folder.")
+        home = series.home_for_ingest(base, given or args.event)
         result = ingest(args.paths, home, embedder_name(), load_embedder, rebuild=args.rebuild)
         if args.json:
             print(json.dumps({"status": result.status, "build": str(result.build), "documents": result.documents, "passages": result.passages,
@@ -149,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    home = series.event_home(base, args.event)
     if args.command in ("audit", "energy"):
         return _audit_commands(args, home)
     if args.command == "serve":
@@ -242,6 +263,20 @@ def _eval(args: argparse.Namespace, kb) -> int:
         if isinstance(value, dict):
             print(f"  {key:22} {value['median']:g} / {value['p90']:g}")
     print(f"  energy method          {result['meter']}")
+    return 0
+
+
+def _events(args: argparse.Namespace, base: Path) -> int:
+    from kb import series
+
+    found = [e.summary() for e in series.events(base)]
+    if args.json:
+        print(json.dumps({"events": found}, ensure_ascii=False))
+    elif not found:
+        print(f"No event in {base} yet: `eventkb ingest FOLDER` adds one.")
+    for e in [] if args.json else found:
+        print(f"{e['id']}: {e['title'] or '(no title)'}{', ' + e['date'] if e['date'] else ''} — {e['documents']} documents, "
+              f"{e['passages']} passages, {e['answers']} answers")
     return 0
 
 

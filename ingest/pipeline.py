@@ -66,6 +66,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "document"
 
 
+def event_id_of(paths: list[Path]) -> str | None:
+    """The id of the event whose folder (with its event.toml) is among `paths`, else None; no paths: the bundled event
+    only for a home that holds nothing, so None here too."""
+    for path in paths:
+        if path.is_dir() and (path / EVENT_MANIFEST).is_file():
+            return load_event(path).id
+    return None
+
+
 def resolve_sources(paths: list[Path]) -> tuple[Event | None, list[Source], list[str]]:
     """The event (if a folder with event.toml is given) and the files to ingest; unusable paths become failures."""
     paths = paths or [BUNDLED_EVENT]

@@ -109,15 +109,20 @@ def messages_for(question: str, language: str, sources: list[Source], system: st
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+def search(kb: KnowledgeBase, question: str, also: tuple[str, ...], **filters) -> list[Hit]:
+    """The knowledge base's search for the question, with its other wordings when a follow-up has some."""
+    return kb.search(question, also=also, **filters) if also else kb.search(question, **filters)
+
+
 def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = ()) -> tuple[list[Hit], float, list[Source]]:
     """The retrieved passages (for `question` and its other wordings `also`), the largest share of the question's
     words one of them holds, and the numbered sources for the prompt (none when that share is below MIN_COVERAGE)."""
-    hits = kb.search(question, k=K, also=also)
+    hits = search(kb, question, also, k=K)
     if subjects(question) and all(unmentioned(question, [h.passage]) for h in hits):
         # None of them can back an answer (see `unmentioned`): look again among the passages that name the subject.
         naming = {p.row for p in kb.passages if not unmentioned(question, [p])}
         if naming:
-            hits = kb.search(question, k=K, within=naming, also=also)
+            hits = search(kb, question, also, k=K, within=naming)
     passages = about_subjects(question, [h.passage for h in hits])
     relevance = coverage(question, passages)
     return hits, relevance, select(question, passages) if relevance >= MIN_COVERAGE else []
@@ -371,7 +376,7 @@ class Answerer:
 
     def _gather_candidates(self, run: _Run) -> None:
         """The choose design's context: the retrieved passages and, from them, the numbered candidate sentences."""
-        run.hits = self.kb.search(run.question, k=self.settings["passages"], also=run.also)
+        run.hits = search(self.kb, run.question, run.also, k=self.settings["passages"])
         if run.hits:
             embedder = self.kb.embedder
             run.candidates = choose.candidates(run.hits, embedder.query(run.question), lambda texts: embedder.passages(texts, None),

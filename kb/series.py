@@ -1,0 +1,114 @@
+"""Several events in one knowledge base home: each in a home of its own, with its own builds and audit log.
+
+A home's first event lives at its root (the layout of a home with one event, unchanged); every other event lives in
+`events/<event id>/`, laid out the same way. Nothing here opens an index: listing reads manifests and audit counts.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb import store
+from kb.audit import AUDIT_FILE
+from kb.errors import EventKBError, NotFound
+
+EVENTS_DIR = "events"
+ROOT_FILES = (store.CURRENT, "builds", AUDIT_FILE, AUDIT_FILE + "-wal", AUDIT_FILE + "-shm", AUDIT_FILE + ".lock", ".ingest.lock")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass(frozen=True)
+class EventHome:
+    """One event of a home: its id and the directory that holds its builds and audit log."""
+
+    id: str
+    path: Path
+
+    def summary(self) -> dict:
+        """Its id, title, date, documents, passages and stored answers, from its manifest and audit log."""
+        build = store.current_build(self.path)
+        manifest = store.read_manifest(build) if build is not None else {}
+        event, counts = manifest.get("event") or {}, manifest.get("counts") or {}
+        return {"id": self.id, "title": event.get("title") or "", "date": event.get("date") or "", "documents": counts.get("documents", 0),
+                "passages": counts.get("passages", 0), "answers": _answers(self.path), "home": str(self.path)}
+
+
+def _answers(path: Path) -> int:
+    if not (path / AUDIT_FILE).is_file():
+        return 0
+    conn = sqlite3.connect(f"file:{path / AUDIT_FILE}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    except sqlite3.Error:  # no answer table yet
+        return 0
+    finally:
+        conn.close()
+
+
+def _root_id(home: Path) -> str | None:
+    build = store.current_build(home)
+    if build is None:
+        return None
+    return (store.read_manifest(build).get("event") or {}).get("id") or "default"
+
+
+def events(home: Path) -> list[EventHome]:
+    """The events the home holds, the one at its root first, then the others by id."""
+    found = []
+    root = _root_id(home)
+    if root is not None:
+        found.append(EventHome(root, home))
+    folder = home / EVENTS_DIR
+    if folder.is_dir():
+        found += [EventHome(p.name, p) for p in sorted(folder.iterdir()) if p.is_dir() and store.current_build(p) is not None and p.name != root]
+    return found
+
+
+def _listing(found: list[EventHome]) -> str:
+    return ", ".join(e.id for e in found)
+
+
+def event_home(home: Path, event_id: str | None = None) -> Path:
+    """The home of one event: `event_id`'s, else the only one; a clear error when the id is unknown or, with several
+    events, missing. An empty home is its own (the first ingest builds there)."""
+    found = events(home)
+    if event_id is None:
+        if len(found) > 1:
+            raise EventKBError(f"This knowledge base holds {len(found)} events: choose one with --event ID ({_listing(found)}).")
+        return found[0].path if found else home
+    for e in found:
+        if e.id == event_id:
+            return e.path
+    raise NotFound(f"No event {event_id!r} in {home}: " + (f"the events are {_listing(found)}." if found else "it holds none yet; ingest one first."))
+
+
+def home_for_ingest(home: Path, event_id: str | None) -> Path:
+    """Where an ingest of the event `event_id` (None: no event folder given) goes: the event's own home if the home
+    holds it, the root of an empty home, else a new home under events/; with no event, the only event's home."""
+    found = events(home)
+    if event_id is None:
+        return event_home(home)
+    if not _ID.fullmatch(event_id):
+        raise EventKBError(f"{event_id!r} cannot name an event folder: use letters, digits, '.', '-' and '_'.")
+    for e in found:
+        if e.id == event_id:
+            return e.path
+    return home if not found else home / EVENTS_DIR / event_id
+
+
+def remove(home: Path, event_id: str) -> Path:
+    """Remove one event, its builds and its audit log, and nothing else; the directory it was in."""
+    path = event_home(home, event_id)
+    if path == home:
+        for name in ROOT_FILES:
+            target = home / name
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.is_dir():
+                shutil.rmtree(target)
+    else:
+        shutil.rmtree(path)
+    return path

@@ -1,0 +1,140 @@
+"""Several events in one knowledge base home: listed, chosen with --event, isolated, re-ingested and removed one by one."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eventkb.cli import main
+from kb import series
+from kb.errors import EventKBError, NotFound
+from tests.conftest import EVENT
+
+TRANSCRIPT = """# Water and data centres
+
+Alice Martin: Good evening. Our data centre in Ghent cooled its servers with river water, 4 million litres a year.
+
+Bob Durand: We moved to air cooling in 2023, and our water use fell by ninety percent.
+
+Alice Martin: The next step is heat reuse: the Ghent swimming pool now warms its water with our servers.
+"""
+
+
+def meetup(root: Path, event_id: str = "water-meetup-2025") -> Path:
+    """A small event of another shape: an English transcript with two speakers."""
+    folder = root / event_id
+    folder.mkdir(parents=True)
+    (folder / "event.toml").write_text(f'''format = 1
+id = "{event_id}"
+title = "Water and data centres meetup"
+date = "2025-05-20"
+organiser = "Green IT Ghent"
+language = "en"
+
+[[people]]
+name = "Alice Martin"
+role = "speaker"
+organisation = "Ghent DC"
+
+[[people]]
+name = "Bob Durand"
+role = "speaker"
+organisation = "CoolOps"
+
+[[documents]]
+id = "transcript"
+title = "Transcript"
+file = "transcript.md"
+''', encoding="utf-8")
+    (folder / "transcript.md").write_text(TRANSCRIPT, encoding="utf-8")
+    return folder
+
+
+def out_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def two_events(kb_env, tmp_path, capsys):
+    assert main(["ingest", str(EVENT)]) == 0
+    assert main(["ingest", str(meetup(tmp_path / "src"))]) == 0  # another event: beside the first, not refused
+    capsys.readouterr()
+    return kb_env
+
+
+def test_a_home_with_one_event_needs_no_event_option(kb_env, capsys):
+    assert main(["ingest", str(EVENT)]) == 0
+    capsys.readouterr()
+    assert series.event_home(kb_env) == kb_env and [e.id for e in series.events(kb_env)] == ["ailouvain-2024-03-18"]
+    assert main(["search", "Baby shark", "--json"]) == 0 and out_json(capsys)["results"]
+
+
+def test_events_are_listed_and_chosen_by_id(two_events, capsys):
+    assert main(["events", "--json"]) == 0
+    listed = out_json(capsys)["events"]
+    assert [e["id"] for e in listed] == ["ailouvain-2024-03-18", "water-meetup-2025"]
+    assert listed[1]["title"] == "Water and data centres meetup" and listed[1]["date"] == "2025-05-20" and listed[1]["documents"] == 1
+    assert listed[1]["passages"] >= 1 and listed[0]["answers"] == 0
+    assert main(["events"]) == 0
+    assert "water-meetup-2025: Water and data centres meetup, 2025-05-20 — 1 documents" in capsys.readouterr().out
+    # With two events, a command must say which; the error lists them.
+    assert main(["search", "water"]) == 1
+    err = capsys.readouterr().err
+    assert "holds 2 events" in err and "--event ID" in err and "water-meetup-2025" in err
+    assert main(["search", "water", "--event", "nope"]) == 1
+    assert "No event 'nope'" in capsys.readouterr().err
+
+
+def test_an_events_passages_people_and_answers_never_leak_into_anothers(two_events, capsys, monkeypatch):
+    monkeypatch.setenv("EVENTKB_MODEL", "fake")
+    assert main(["search", "river water cooling", "--event", "water-meetup-2025", "--k", "50", "--json"]) == 0
+    assert {r["document"] for r in out_json(capsys)["results"]} == {"transcript"}
+    assert main(["search", "river water cooling", "--event", "ailouvain-2024-03-18", "--k", "50", "--json"]) == 0
+    assert "transcript" not in {r["document"] for r in out_json(capsys)["results"]}
+    assert main(["people", "--event", "water-meetup-2025", "--json"]) == 0
+    assert [p["name"] for p in out_json(capsys)["people"]] == ["Alice Martin", "Bob Durand"]
+    assert main(["quotes", "--speaker", "Fabrice Brion", "--event", "water-meetup-2025"]) == 1
+    capsys.readouterr()
+    assert main(["ask", "How much river water did the Ghent data centre use?", "--event", "water-meetup-2025", "--json"]) == 0
+    record = out_json(capsys)
+    assert {c["document"] for c in record["citations"]} <= {"transcript"}
+    assert main(["audit", "--event", "water-meetup-2025", "--json"]) == 0
+    assert [a["id"] for a in out_json(capsys)["answers"]] == [record["id"]]
+    assert main(["audit", "--event", "ailouvain-2024-03-18", "--json"]) == 0
+    assert out_json(capsys)["answers"] == []
+    assert main(["energy", "--event", "ailouvain-2024-03-18", "--json"]) == 0
+    assert out_json(capsys)["methods"] == []
+
+
+def test_reingesting_or_removing_one_event_never_touches_another(two_events, tmp_path, capsys):
+    first = series.event_home(two_events, "ailouvain-2024-03-18")
+    before = sorted(p.name for p in (first / "builds").iterdir())
+    folder = tmp_path / "src" / "water-meetup-2025"
+    (folder / "transcript.md").write_text(TRANSCRIPT + "\nBob Durand: Thank you all.\n", encoding="utf-8")
+    assert main(["ingest", str(folder), "--json"]) == 0
+    assert out_json(capsys)["status"] == "built"
+    assert sorted(p.name for p in (first / "builds").iterdir()) == before
+    assert main(["ingest", "--rebuild", str(folder), "--event", "ailouvain-2024-03-18"]) == 1
+    assert "is the event 'water-meetup-2025'" in capsys.readouterr().err
+    assert main(["remove", "water-meetup-2025"]) == 0
+    assert "Removed water-meetup-2025" in capsys.readouterr().out
+    assert [e.id for e in series.events(two_events)] == ["ailouvain-2024-03-18"] and sorted(p.name for p in (first / "builds").iterdir()) == before
+    assert main(["search", "Baby shark", "--json"]) == 0 and out_json(capsys)["results"]  # one event again: no --event needed
+    assert main(["remove", "water-meetup-2025"]) == 1
+    assert "No event 'water-meetup-2025'" in capsys.readouterr().err
+
+
+def test_removing_the_first_event_keeps_the_others(two_events, capsys):
+    assert main(["remove", "ailouvain-2024-03-18", "--json"]) == 0
+    assert out_json(capsys)["removed"] == "ailouvain-2024-03-18"
+    assert [e.id for e in series.events(two_events)] == ["water-meetup-2025"]
+    assert main(["search", "river water", "--json"]) == 0 and out_json(capsys)["results"][0]["document"] == "transcript"
+
+
+def test_event_ids_that_cannot_name_a_folder_are_refused(kb_env):
+    with pytest.raises(NotFound):
+        series.event_home(kb_env, "x")
+    assert series.home_for_ingest(kb_env, "a") == kb_env  # an empty home: the first event at its root
+    with pytest.raises(EventKBError, match="cannot name an event folder"):
+        series.home_for_ingest(kb_env, "../../etc")
