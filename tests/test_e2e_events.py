@@ -52,3 +52,29 @@ def test_fresh_retrieval_batches_keep_what_they_measured(event_kb):
         questions = [q for q in event_set(kb)["retrieval"] if q["id"].startswith(batch + "-")]
         scores = retrieval(kb, questions, "hybrid")
         assert len(questions) >= 10 and scores.recall_at_5 >= measured - 0.1, (batch, scores.to_json())
+
+
+def test_three_events_in_one_home_stay_apart(tmp_path, capsys, monkeypatch):
+    # The bundled event and the two real events in one knowledge base home, through the command line.
+    import json
+
+    from eventkb.cli import main
+    from tests.conftest import EVENT
+
+    monkeypatch.setenv("EVENTKB_EMBEDDER", "default")
+    monkeypatch.setenv("EVENTKB_HOME", str(tmp_path / "series"))
+    for folder in [EVENT, *(shared_event(name) for name in sorted(EVENTS))]:
+        assert main(["ingest", str(folder)]) == 0
+    capsys.readouterr()
+    assert main(["events", "--json"]) == 0
+    listed = {e["id"]: e for e in json.loads(capsys.readouterr().out)["events"]}
+    assert set(listed) == {"ailouvain-2024-03-18", *EVENTS} and all(e["passages"] > 10 for e in listed.values())
+    for name, (question, words) in EVENTS.items():
+        assert main(["search", question, "--event", name, "--k", "5", "--json"]) == 0
+        results = json.loads(capsys.readouterr().out)["results"]
+        assert any(words in " ".join(r["text"].lower().split()) for r in results)
+        assert main(["people", "--event", name, "--json"]) == 0
+        people = {p["name"] for p in json.loads(capsys.readouterr().out)["people"]}
+        assert "Fabrice Brion" not in people and people
+    assert main(["search", "Was WebAssembly abused for mining?", "--event", "ailouvain-2024-03-18", "--k", "10", "--json"]) == 0
+    assert not any("abused for mining" in r["text"] for r in json.loads(capsys.readouterr().out)["results"])
