@@ -16,7 +16,7 @@ from kb.paths import kb_home
 
 FOLLOWUP_METHODS = ("model", "names", "concat", "fused", "none")  # kb.followup.METHODS, named here so that --help loads no model code
 FOLLOWUP_HELP = ("how a follow-up is made standalone before it is searched: the model rewrites it, checked against the conversation; "
-                 "names adds the names of the turn before; concat puts the question before in front; fused answers the model's question but searches it and the concatenation, fused by rank; none searches it as typed (default: %(default)s)")
+                 "names adds the names of the turn before; concat puts the question before in front; fused answers the model's question but searches it and the concatenation, fused by rank; none searches it as typed (default: fused)")
 
 EXAMPLES = {
     "init": "eventkb init my-event/      # then edit my-event/event.toml, then: eventkb ingest --rebuild my-event/",

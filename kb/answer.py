@@ -78,7 +78,7 @@ CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
 DESIGNS = ("legacy", "choose")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
 CHOSE_NONE = "the model chose no sentence as the answer"
-FOLLOWUP = "model"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
+FOLLOWUP = "fused"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
 
 
 class BusyError(EventKBError):
@@ -358,7 +358,8 @@ class Answerer:
         settle = self._settle_chosen if chosen else self._settle
         try:
             numbered = run.candidates if chosen else run.sources
-            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered], "searched": run.question}
+            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered], "searched": run.question,
+                   "also_searched": list(run.also)}
             if numbered and not run.cancelled:
                 if not self._wait_for_model(gone):
                     run.cancelled = True

@@ -83,9 +83,9 @@ MIGRATIONS: list[str] = [
 ]
 
 RATINGS = {"up": 1, "down": -1}
-EXPORT_FIELDS = ("id", "created", "conversation", "question", "searched", "language", "answer", "abstained", "cancelled", "cached_from", "model",
+EXPORT_FIELDS = ("id", "created", "question", "language", "answer", "abstained", "cancelled", "cached_from", "model",
                  "build", "prompt_tokens", "completion_tokens", "total_ms", "energy_method", "wh", "gco2e", "citations",
-                 "feedback_up", "feedback_down")
+                 "feedback_up", "feedback_down", "conversation", "searched")  # new columns go last, for scripts that read by position
 
 
 def connect(home: Path) -> sqlite3.Connection:

@@ -257,7 +257,7 @@ def test_a_follow_up_is_searched_standalone_and_a_new_conversation_starts_afresh
     page.keyboard.press("Enter")  # the box kept the focus: keyboard only
     page.wait_for_selector(".turn:nth-of-type(2) .meta", timeout=90_000)
     searched = page.locator(".turn:nth-of-type(2) .searched").inner_text()
-    assert person in searched and follow_up in searched, searched
+    assert person in searched and follow_up in searched and ("question before" in searched or "question précédente" in searched), searched
     assert total in page.locator("#conversation-total").inner_text()
     with urllib.request.urlopen(f"{fake}/api/answers", timeout=10) as response:
         newest, before = json.loads(response.read())["answers"][:2]

@@ -94,7 +94,8 @@ def test_default_model_answers_a_follow_up_from_the_turn_before(kb, home):
     first = answerer.ask("Combien de vues compte la vidéo Baby shark sur YouTube ?")
     record = answerer.ask("Et combien d'énergie a-t-il fallu pour l'alimenter ?", conversation=first["id"])
     assert record["conversation"] == first["id"] and record["rewrite"]["method"] == answerer.followup
-    assert "baby shark" in record["searched"].lower(), record["searched"]
+    searched = " ".join([record["searched"], *record["rewrite"].get("also", [])]).lower()
+    assert "baby shark" in searched, record["rewrite"]  # from the rewrite, or from the question before searched with it
     assert not record["abstained"] and "70 GWh" in record["answer"], record["answer"]
     assert record["language"] == "fr" and any("70 GWh" in c["text"] for c in record["citations"])
     assert audit.get(audit.connect(home), record["id"])["question"] == "Et combien d'énergie a-t-il fallu pour l'alimenter ?"

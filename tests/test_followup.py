@@ -70,7 +70,7 @@ def test_a_conversation_searches_the_standalone_question_and_keeps_both_in_the_a
             return "Combien d'énergie a-t-il fallu pour les vues de la vidéo Baby shark ?"
         return echo_first_source(messages)
 
-    answerer = Answerer(kb, FakeGenerator(reply), FakeMeter(10.0), log)
+    answerer = Answerer(kb, FakeGenerator(reply), FakeMeter(10.0), log, followup="model")
     first = answerer.ask("Combien de vues compte la vidéo Baby shark sur YouTube ?")
     assert first["conversation"] == first["id"] and first["searched"] == first["question"] and first["rewrite"] is None
     second = answerer.ask("Et combien d'énergie a-t-il fallu ?", conversation=first["id"])
@@ -132,6 +132,7 @@ def test_the_api_takes_a_conversation_and_streams_its_running_totals(event_home,
     body = client.post("/api/ask/stream", json={"question": "Et l'énergie ?", "conversation": first["id"]}).get_data(as_text=True)
     events = [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: "))) for b in body.strip().split("\n\n")]
     assert events[0][1]["searched"] == "Combien d'énergie a-t-il fallu pour les vues de la vidéo Baby shark ?"
+    assert events[0][1]["also_searched"] == ["Combien de vues compte la vidéo Baby shark sur YouTube ? Et l'énergie ?"]  # the default, fused
     record, totals = events[-2][1]["record"], events[-1][1]
     assert events[-1][0] == "conversation" and record["question"] == "Et l'énergie ?" and record["conversation"] == first["id"]
     assert totals["answers"] == 2 and totals["cloud_wh"] == 5.8 and totals["ratio"] == round(5.8 / totals["wh"], 1)
@@ -188,3 +189,10 @@ def test_the_fused_method_answers_the_models_question_and_searches_it_with_the_c
     # The same wording twice is the same ranking: fusion by rank only merges lists.
     same = [h.passage.id for h in kb.search("Qui a modéré le panel ?", k=5)]
     assert [h.passage.id for h in kb.search("Qui a modéré le panel ?", k=5, also=("Qui a modéré le panel ?",))] == same
+
+
+def test_the_default_method_is_the_one_the_command_line_names():
+    from eventkb.cli import FOLLOWUP_HELP
+    from kb.answer import FOLLOWUP
+
+    assert f"(default: {FOLLOWUP})" in FOLLOWUP_HELP

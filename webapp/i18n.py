@@ -28,6 +28,7 @@ WORDS: dict[str, dict[str, str]] = {
     "times_more": {"fr": "{n} fois plus", "en": "{n} times more"},
     "new_conversation": {"fr": "Nouvelle conversation", "en": "New conversation"},
     "searched_as": {"fr": "Recherché comme : {q}", "en": "Searched as: {q}"},
+    "searched_also": {"fr": "et avec la question précédente", "en": "and together with the question before"},
     "conversation_total": {"fr": "Cette conversation : {n} réponse(s), {wh} Wh ; posées à ChatGPT à 2,9 Wh chacune, {cloud} Wh, {ratio} fois plus.",
                            "en": "This conversation: {n} answer(s), {wh} Wh; asked of ChatGPT at 2.9 Wh each, {cloud} Wh, {ratio} times more."},
     "original_document": {"fr": "Document original (en ligne)", "en": "Original document (online)"},

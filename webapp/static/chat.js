@@ -230,7 +230,8 @@ async function ask(question) {
       if (type === "retrieval") {
         statusLine.textContent = payload.sources.length ? words.checking : words.thinking;
         if (payload.searched && payload.searched !== question) {  // a follow-up, made standalone: what was searched
-          turn.querySelector(".question").after(el("p", { class: "searched" }, words.searched_as.replace("{q}", payload.searched)));
+          const also = (payload.also_searched || []).length ? ` (${words.searched_also})` : "";
+          turn.querySelector(".question").after(el("p", { class: "searched" }, words.searched_as.replace("{q}", payload.searched) + also));
         }
       } else if (type === "sentence") {
         answer.classList.remove("pending");
