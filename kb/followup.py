@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 from kb.generator import Generator, Usage
 from kb.language import detect
@@ -117,14 +116,12 @@ def problem(rewrite: str, question: str, before: Turn, people: list[dict], langu
     return None
 
 
-def by_model(question: str, history: list[Turn], people: list[dict], generator: Generator,
-             stream: Callable[[list[dict], int, Usage], str] | None = None) -> Rewrite:
-    """The model's standalone question, verified; the names method's when the model's fails the check. `stream` runs
-    the prompt (the caller's, to meter and time it) and returns the reply; by default it calls the generator directly."""
+def by_model(question: str, history: list[Turn], people: list[dict], generator: Generator) -> Rewrite:
+    """The model's standalone question, verified; the names method's when the model's fails the check (the caller
+    holds the generator's lock, and meters and times the call)."""
     language = language_of(question, history)
     usage = Usage()
-    prompt = messages(question, history[-1], language)
-    reply = stream(prompt, MAX_TOKENS, usage) if stream else "".join(generator.stream(prompt, MAX_TOKENS, usage))
+    reply = "".join(generator.stream(messages(question, history[-1], language), MAX_TOKENS, usage))
     rewrite = " ".join(reply.strip().strip('"“”«»').split())
     reason = problem(rewrite, question, history[-1], people, language)
     if reason is not None:
@@ -132,16 +129,16 @@ def by_model(question: str, history: list[Turn], people: list[dict], generator: 
     return Rewrite(rewrite, "model", usage)
 
 
-def standalone(method: str, question: str, history: list[Turn], people: list[dict], generator: Generator | None = None,
-               stream: Callable[[list[dict], int, Usage], str] | None = None) -> Rewrite:
+def standalone(method: str, question: str, history: list[Turn], people: list[dict], generator: Generator | None = None) -> Rewrite:
     """The question to search for a follow-up, by `method` (one of METHODS); the question itself when there is no history."""
     if method not in METHODS:
         raise ValueError(f"unknown follow-up method {method!r}")
     if not history or method == "none":
         return Rewrite(question, "none")
     if method in ("model", "fused"):
-        assert generator is not None or stream is not None
-        rewrite = by_model(question, history, people, generator, stream)  # type: ignore[arg-type]
+        if generator is None:
+            raise ValueError(f"the {method} method needs a generator")
+        rewrite = by_model(question, history, people, generator)
         if method == "fused":
             rewrite.method, rewrite.also = "fused", (concatenated(question, history),)
         return rewrite
