@@ -1,14 +1,16 @@
 """Follow-up questions made standalone, by each method side by side: does the question searched find the passage that
 answers the follow-up in the top 5?
 
-Usage: .venv/bin/python benchmarks/followups.py [--methods model,names,concat,fused,none] [--batch f19] [--answers] [--json OUT]
+Usage: .venv/bin/python benchmarks/followups.py [--methods model,names,concat,fused,none] [--batch f19] [--answers]
+       [--only EVENT] [--limit N] [--json OUT]
 For each pair of eval/followups.toml (the bundled event with the four reports, and the events of ../shared/events),
 the first question is answered by the default answer path with the default model, as in the chat; then each method
 turns the follow-up into the question searched, and hybrid search's top 5 is checked for the expected passage.
 Prints recall@5 per event, per language and per method, with the time and tokens of the model's rewrites and how many
 failed their check. About 6 s per pair on 2 cores. With --answers, each method also answers the follow-up through
 the web app's path (a conversation in a scratch audit log), and the share of follow-ups answered with a citation of
-the expected passage is printed beside recall (about 5 s more per pair and method).
+the expected passage is printed beside recall (about 5 s more per pair and method), with each method's median time
+and energy per answered follow-up, the rewrite included. --only and --limit run one event, or the first N pairs of each.
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ def main() -> int:
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
     parser.add_argument("--answers", action="store_true", help="also answer each follow-up by each method, as the chat does")
+    parser.add_argument("--only", help="one event id")
+    parser.add_argument("--limit", type=int, help="the first N pairs of each event")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
@@ -55,7 +59,7 @@ def main() -> int:
     embedder = load_embedder()
     generator = load_generator()
     rows: list[dict] = []
-    for event in dict.fromkeys(p["event"] for p in pairs):
+    for event in [e for e in dict.fromkeys(p["event"] for p in pairs) if args.only in (None, e)]:
         paths = [BUNDLED_EVENT, *reports] if event == BUNDLED else [args.events / event]
         home = args.work / event
         ingest(paths, home, embedder_name(), lambda: embedder, log=lambda m: None)
@@ -64,7 +68,7 @@ def main() -> int:
         answerer = Answerer(kb, generator, choose_meter(), log)
         answerer.ask(pairs[0]["turns"][0])  # warm, as the web app is
         print(f"## {event}", file=sys.stderr)
-        for pair in (p for p in pairs if p["event"] == event):
+        for pair in [p for p in pairs if p["event"] == event][: args.limit]:
             first, question = pair["turns"]
             record = answerer.ask(first)
             history = [followup.Turn(record["searched"], "" if record["abstained"] else record["answer"])]
@@ -80,7 +84,8 @@ def main() -> int:
                 if args.answers:
                     answered = Answerer(kb, generator, choose_meter(), log, followup=method).ask(question, conversation=record["id"])
                     cited = any(matches(kb.passage(c["id"]), pair["expect"]) for c in answered["citations"])
-                    row["methods"][method].update(answer=answered["answer"], answered_from_expected=cited, abstained=answered["abstained"])
+                    row["methods"][method].update(answer=answered["answer"], answered_from_expected=cited, abstained=answered["abstained"],
+                                                  total_ms=answered["timings"]["total_ms"], wh=answered["energy"]["wh"])
                 print(f"  {'ok  ' if found else 'miss'} {method:6} {pair['id']}: {rewrite.searched[:120]}"
                       + (f"  [rejected: {rewrite.rejected}]" if rewrite.rejected else ""), file=sys.stderr, flush=True)
             rows.append(row)
@@ -101,6 +106,10 @@ def main() -> int:
                 cells = " ".join(f"{sum(r['methods'][m]['answered_from_expected'] for r in picked) / len(picked):4.2f} ({sum(r['methods'][m]['abstained'] for r in picked):2})"
                                  for m in methods)
                 print(f"  {event:32} {lang:4} {len(picked):3} {cells}")
+    if args.answers:
+        print("  median per answered follow-up: " + ", ".join(
+            f"{m} {statistics.median(r['methods'][m]['total_ms'] for r in rows) / 1000:.1f} s {statistics.median(r['methods'][m]['wh'] for r in rows):.4f} Wh"
+            for m in methods))
     if "model" in methods:
         model = [r["methods"]["model"] for r in rows]
         print(f"  model rewrites: p50 {statistics.median(m['ms'] for m in model):.0f} ms, "
