@@ -43,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: $EVENTKB_HOME or ~/.local/share/eventkb)")
         p.add_argument("--json", action="store_true", help="print JSON")
-        if name not in ("init", "events", "remove"):
+        if name in ("search", "quotes"):
+            p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them); "
+                           "'all', or ids separated by commas, for several at once")
+        elif name not in ("init", "events", "remove"):
             p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them)")
         return p
 
@@ -169,6 +172,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    if args.command in ("search", "quotes") and series.several(args.event):
+        return _across(args, base)
+    if series.several(args.event):
+        raise EventKBError(f"--event {args.event} names several events: only search and quotes work across events; give one id.")
     home = series.event_home(base, args.event)
     if args.command in ("audit", "energy"):
         return _audit_commands(args, home)
@@ -263,6 +270,34 @@ def _eval(args: argparse.Namespace, kb) -> int:
         if isinstance(value, dict):
             print(f"  {key:22} {value['median']:g} / {value['p90']:g}")
     print(f"  energy method          {result['meter']}")
+    return 0
+
+
+def _across(args: argparse.Namespace, base: Path) -> int:
+    """search and quotes over several events: each result names its event."""
+    from kb import across, series
+
+    kbs = across.open_all(series.chosen(base, args.event))
+    if args.command == "search":
+        hits = across.search(kbs, args.query, k=_k(args.k) or 5, speaker=args.speaker, document=args.document, section=args.section, mode=args.mode)
+        if args.json:
+            print(json.dumps({"query": args.query, "events": [e for e, _ in kbs], "results": [dict(h.to_json(), event=e) for e, h in hits]},
+                             ensure_ascii=False))
+        for n, (event_id, hit) in enumerate([] if args.json else hits, start=1):
+            p = hit.passage
+            print(f"{n}. {event_id} · [{p.locator()}]{' — ' + p.speaker if p.speaker else ''}")
+            print(textwrap.indent(textwrap.fill(" ".join(p.text.split()), 100), "   ") + "\n")
+        if not hits and not args.json:
+            print("No passage found.")
+        return 0
+    found = across.quotes(kbs, args.speaker, args.query, _k(args.k))
+    if args.json:
+        print(json.dumps({"speaker": args.speaker, "events": [{"event": e, "speaker": person["name"], "quotes": [h.to_json() for h in hits]}
+                                                               for e, person, hits in found]}, ensure_ascii=False))
+        return 0
+    for event_id, person, hits in found:
+        print(f"## {event_id}: {person['name']} ({person['role']}, {person['organisation']}), {len(hits)} passage(s)\n")
+        _print_hits(hits, show_speaker=False)
     return 0
 
 

@@ -85,14 +85,34 @@ def event_home(home: Path, event_id: str | None = None) -> Path:
     raise NotFound(f"No event {event_id!r} in {home}: " + (f"the events are {_listing(found)}." if found else "it holds none yet; ingest one first."))
 
 
+def chosen(home: Path, spec: str) -> list[EventHome]:
+    """The events `spec` names: "all", or ids separated by commas; a clear error for an unknown one."""
+    found = events(home)
+    if spec == "all":
+        if not found:
+            raise NotFound(f"{home} holds no event yet; ingest one first.")
+        return found
+    by_id = {e.id: e for e in found}
+    wanted = [i.strip() for i in spec.split(",") if i.strip()]
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown:
+        raise NotFound(f"No event {unknown[0]!r} in {home}: the events are {_listing(found)}.")
+    return [by_id[i] for i in dict.fromkeys(wanted)]
+
+
+def several(spec: str | None) -> bool:
+    """Whether an --event value names several events ("all", or ids separated by commas)."""
+    return spec is not None and (spec == "all" or "," in spec)
+
+
 def home_for_ingest(home: Path, event_id: str | None) -> Path:
     """Where an ingest of the event `event_id` (None: no event folder given) goes: the event's own home if the home
     holds it, the root of an empty home, else a new home under events/; with no event, the only event's home."""
     found = events(home)
     if event_id is None:
         return event_home(home)
-    if not _ID.fullmatch(event_id):
-        raise EventKBError(f"{event_id!r} cannot name an event folder: use letters, digits, '.', '-' and '_'.")
+    if not _ID.fullmatch(event_id) or event_id == "all":
+        raise EventKBError(f"{event_id!r} cannot name an event folder: use letters, digits, '.', '-' and '_' (and not \"all\").")
     for e in found:
         if e.id == event_id:
             return e.path

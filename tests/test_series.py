@@ -138,3 +138,31 @@ def test_event_ids_that_cannot_name_a_folder_are_refused(kb_env):
     assert series.home_for_ingest(kb_env, "a") == kb_env  # an empty home: the first event at its root
     with pytest.raises(EventKBError, match="cannot name an event folder"):
         series.home_for_ingest(kb_env, "../../etc")
+
+
+def test_search_and_quotes_across_events_name_each_result_s_event(two_events, tmp_path, capsys):
+    second = meetup(tmp_path / "src2", "water-meetup-2026")  # Alice Martin speaks at both meetups
+    assert main(["ingest", str(second)]) == 0
+    capsys.readouterr()
+    assert main(["search", "water used to cool the servers", "--event", "all", "--k", "6", "--json"]) == 0
+    out = out_json(capsys)
+    assert out["events"] == ["ailouvain-2024-03-18", "water-meetup-2025", "water-meetup-2026"]
+    assert {r["event"] for r in out["results"]} >= {"water-meetup-2025", "water-meetup-2026"} and len(out["results"]) == 6
+    assert main(["search", "river water", "--event", "ailouvain-2024-03-18,water-meetup-2026", "--k", "50", "--json"]) == 0
+    assert {r["event"] for r in out_json(capsys)["results"]} == {"ailouvain-2024-03-18", "water-meetup-2026"}
+    assert main(["search", "river water", "--event", "all", "--speaker", "Bob Durand", "--json"]) == 0
+    assert {(r["event"], r["speaker"]) for r in out_json(capsys)["results"]} <= {("water-meetup-2025", "Bob Durand"), ("water-meetup-2026", "Bob Durand")}
+    assert main(["quotes", "--speaker", "Alice Martin", "--event", "all", "--json"]) == 0
+    grouped = out_json(capsys)["events"]
+    assert [g["event"] for g in grouped] == ["water-meetup-2025", "water-meetup-2026"]
+    assert all(g["speaker"] == "Alice Martin" and g["quotes"] and all(q["speaker"] == "Alice Martin" for q in g["quotes"]) for g in grouped)
+    assert main(["quotes", "--speaker", "Alice Martin", "--event", "all"]) == 0
+    assert "## water-meetup-2026: Alice Martin" in capsys.readouterr().out
+    assert main(["quotes", "--speaker", "Nobody Here", "--event", "all"]) == 1
+    assert "No one called 'Nobody Here' in the events" in capsys.readouterr().err
+    assert main(["search", "water", "--event", "water-meetup-2025,nope"]) == 1
+    assert "No event 'nope'" in capsys.readouterr().err
+    assert main(["ask", "What about water?", "--event", "all"]) == 1
+    assert "only search and quotes work across events" in capsys.readouterr().err
+    assert main(["ingest", str(meetup(tmp_path / "src3", "all"))]) == 1
+    assert "cannot name an event folder" in capsys.readouterr().err
