@@ -78,3 +78,8 @@ def test_three_events_in_one_home_stay_apart(tmp_path, capsys, monkeypatch):
         assert "Fabrice Brion" not in people and people
     assert main(["search", "Was WebAssembly abused for mining?", "--event", "ailouvain-2024-03-18", "--k", "10", "--json"]) == 0
     assert not any("abused for mining" in r["text"] for r in json.loads(capsys.readouterr().out)["results"])
+    # Across the three: the best passage for each event's question comes from that event, and says so.
+    for name, (question, words) in EVENTS.items():
+        assert main(["search", question, "--event", "all", "--k", "5", "--json"]) == 0
+        results = json.loads(capsys.readouterr().out)["results"]
+        assert any(r["event"] == name and words in " ".join(r["text"].lower().split()) for r in results), [(r["event"], r["text"][:60]) for r in results]
