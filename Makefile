@@ -8,13 +8,13 @@ setup:
 	@bash scripts/setup.sh
 
 ingest: setup
-	$(BIN)/eventkb ingest
+	$(BIN)/eventkb ingest data/ailouvain-2024-03-18
 
 run: ingest
-	$(BIN)/eventkb serve
+	$(BIN)/eventkb serve --event ailouvain-2024-03-18
 
 ask: ingest
-	$(BIN)/eventkb ask "Combien d'énergie consomme une requête ChatGPT ?"
+	$(BIN)/eventkb ask --event ailouvain-2024-03-18 "Combien d'énergie consomme une requête ChatGPT ?"
 
 browser:
 	@bash scripts/browser.sh

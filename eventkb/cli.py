@@ -155,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
         given = event_id_of(args.paths)
         if given and args.event and given != args.event:
             raise EventKBError(f"The folder given is the event {given!r}, not {args.event!r}: drop --event, or give that event's folder.")
+        held = [e.id for e in series.events(base)]
+        if not args.paths and args.event and held and args.event not in held:
+            raise EventKBError(f"No event {args.event!r} in {base} yet: give its folder (eventkb ingest FOLDER) to add it.")
         home = series.home_for_ingest(base, given or args.event)
         result = ingest(args.paths, home, embedder_name(), load_embedder, rebuild=args.rebuild)
         if args.json:

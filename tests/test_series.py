@@ -166,3 +166,14 @@ def test_search_and_quotes_across_events_name_each_result_s_event(two_events, tm
     assert "only search and quotes work across events" in capsys.readouterr().err
     assert main(["ingest", str(meetup(tmp_path / "src3", "all"))]) == 1
     assert "cannot name an event folder" in capsys.readouterr().err
+
+
+def test_the_bundled_event_opens_by_its_id_whatever_else_the_home_holds(kb_env, tmp_path, capsys):
+    # What `make run` does (ingest the bundled folder, then use it by id), on a home that already holds another event.
+    assert main(["ingest", str(meetup(tmp_path / "src"))]) == 0
+    assert main(["ingest", str(EVENT)]) == 0 and main(["ingest", str(EVENT)]) == 0
+    capsys.readouterr()
+    assert main(["search", "Baby shark", "--event", "ailouvain-2024-03-18", "--json"]) == 0
+    assert out_json(capsys)["results"][0]["document"] == "panel-summary"
+    assert main(["ingest", "--event", "another-one"]) == 1  # no folder, an event it does not hold
+    assert "give its folder" in capsys.readouterr().err
