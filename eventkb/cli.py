@@ -119,13 +119,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_hits(hits, show_speaker: bool = True) -> None:
+def _print_hits(hits, show_speaker: bool = True, events: list[str] | None = None) -> None:
+    """Numbered passages with their locators (and, across events, the event of each)."""
     if not hits:
         print("No passage found.")
     for n, hit in enumerate(hits, start=1):
         p = hit.passage
         who = f" — {p.speaker}" if show_speaker and p.speaker else ""
-        print(f"{n}. [{p.locator()}]{who}  ({p.title}{' › ' + p.section if p.section else ''})")
+        where = f"{events[n - 1]} · " if events else ""
+        print(f"{n}. {where}[{p.locator()}]{who}  ({p.title}{' › ' + p.section if p.section else ''})")
         print(textwrap.indent(textwrap.fill(" ".join(p.text.split()), 100), "   "))
         print()
 
@@ -286,12 +288,8 @@ def _across(args: argparse.Namespace, base: Path) -> int:
         if args.json:
             print(json.dumps({"query": args.query, "events": [e for e, _ in kbs], "results": [dict(h.to_json(), event=e) for e, h in hits]},
                              ensure_ascii=False))
-        for n, (event_id, hit) in enumerate([] if args.json else hits, start=1):
-            p = hit.passage
-            print(f"{n}. {event_id} · [{p.locator()}]{' — ' + p.speaker if p.speaker else ''}")
-            print(textwrap.indent(textwrap.fill(" ".join(p.text.split()), 100), "   ") + "\n")
-        if not hits and not args.json:
-            print("No passage found.")
+        else:
+            _print_hits([h for _, h in hits], events=[e for e, _ in hits])
         return 0
     found = across.quotes(kbs, args.speaker, args.query, _k(args.k))
     if args.json:

@@ -67,8 +67,7 @@ def _slug(text: str) -> str:
 
 
 def event_id_of(paths: list[Path]) -> str | None:
-    """The id of the event whose folder (with its event.toml) is among `paths`, else None; no paths: the bundled event
-    only for a home that holds nothing, so None here too."""
+    """The id of the event whose folder (with its event.toml) is among `paths`, else None."""
     for path in paths:
         if path.is_dir() and (path / EVENT_MANIFEST).is_file():
             return load_event(path).id

@@ -316,7 +316,7 @@ class Answerer:
     def _rewrite(self, run: _Run, history: list[followup.Turn], gone: Callable[[], bool]) -> None:
         """Make the follow-up standalone (with the model when that is the method: metered, timed and under its lock)."""
         t0 = time.perf_counter()
-        if self.followup not in ("model", "fused"):  # the others need no model
+        if self.followup not in followup.NEEDS_MODEL:
             rewrite = followup.standalone(self.followup, run.asked, history, self.kb.people)
         elif not self._wait_for_model(gone):
             run.cancelled = True

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from kb.energy import cloud_total
 from kb.errors import EventKBError, NotFound
 
 AUDIT_FILE = "audit.sqlite3"
@@ -83,6 +84,7 @@ MIGRATIONS: list[str] = [
 ]
 
 RATINGS = {"up": 1, "down": -1}
+IN_CONVERSATION = "conversation = ? OR (id = ? AND conversation = '')"  # answers stored before migration 6 start their own
 EXPORT_FIELDS = ("id", "created", "question", "language", "answer", "abstained", "cancelled", "cached_from", "model",
                  "build", "prompt_tokens", "completion_tokens", "total_ms", "energy_method", "wh", "gco2e", "citations",
                  "feedback_up", "feedback_down", "conversation", "searched")  # new columns go last, for scripts that read by position
@@ -226,36 +228,31 @@ def cached(conn: sqlite3.Connection, key: str) -> dict | None:
 
 def conversation(conn: sqlite3.Connection, conversation_id: str) -> list[dict]:
     """The records of one conversation's answers, oldest first; NotFound when no answer starts or belongs to it."""
-    rows = conn.execute("SELECT record FROM answers WHERE conversation = ? OR (id = ? AND conversation = '') ORDER BY created, id",
-                        (conversation_id, conversation_id)).fetchall()
+    rows = conn.execute(f"SELECT record FROM answers WHERE {IN_CONVERSATION} ORDER BY created, id", (conversation_id, conversation_id)).fetchall()
     if not rows:
         raise NotFound(f"No conversation {conversation_id!r} in the audit log: start a new conversation.")
     return [json.loads(r[0]) for r in rows]
 
 
 def conversation_energy(conn: sqlite3.Connection, conversation_id: str) -> dict:
-    """A conversation's answers and the energy they used in all (Wh, with the range), for its running total."""
-    row = conn.execute("SELECT COUNT(*), SUM(joules) FROM answers WHERE conversation = ? OR (id = ? AND conversation = '')",
-                       (conversation_id, conversation_id)).fetchone()
-    low = high = 0.0
-    for (record,) in conn.execute("SELECT record FROM answers WHERE conversation = ? OR (id = ? AND conversation = '')",
-                                  (conversation_id, conversation_id)):
-        energy = json.loads(record)["energy"]
-        low, high = low + energy["wh_low"], high + energy["wh_high"]
-    return {"conversation": conversation_id, "answers": row[0], "wh": round((row[1] or 0.0) / 3600.0, 6), "wh_low": round(low, 6),
-            "wh_high": round(high, 6)}
+    """A conversation's running total: its answers, the energy they used (Wh, with the range) and what the same
+    questions would have taken as ChatGPT requests."""
+    energies = [r["energy"] for r in conversation(conn, conversation_id)]
+    return {"conversation": conversation_id, **cloud_total(len(energies), sum(e["wh"] for e in energies)),
+            "wh_low": round(sum(e["wh_low"] for e in energies), 6), "wh_high": round(sum(e["wh_high"] for e in energies), 6)}
 
 
 def conversations(conn: sqlite3.Connection, limit: int = 20) -> list[dict]:
-    """The latest conversations, newest first: their first question, number of answers and the energy they used."""
+    """The latest conversations, newest first: their first question, number of answers, the energy they used and what
+    ChatGPT requests would have taken."""
     rows = conn.execute(
         "SELECT CASE WHEN conversation = '' THEN id ELSE conversation END AS c, MIN(created), MAX(created), COUNT(*), SUM(joules) "
         "FROM answers GROUP BY c ORDER BY MAX(created) DESC LIMIT ?", (limit,)).fetchall()
     out = []
     for conversation_id, started, last, answers, joules in rows:
         first = conn.execute("SELECT question FROM answers WHERE id = ?", (conversation_id,)).fetchone()
-        out.append({"conversation": conversation_id, "started": started, "last": last, "answers": answers,
-                    "wh": round((joules or 0.0) / 3600.0, 6), "first_question": first[0] if first else ""})
+        out.append({"conversation": conversation_id, "started": started, "last": last, "first_question": first[0] if first else "",
+                    **cloud_total(answers, (joules or 0.0) / 3600.0)})
     return out
 
 

@@ -19,6 +19,7 @@ from kb.support import names
 from kb.textnorm import fold
 
 METHODS = ("model", "names", "concat", "fused", "none")
+NEEDS_MODEL = ("model", "fused")
 MAX_TOKENS = 60  # one question
 MAX_CHARS = 400  # a rewrite longer than this is not a question
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
@@ -135,7 +136,7 @@ def standalone(method: str, question: str, history: list[Turn], people: list[dic
         raise ValueError(f"unknown follow-up method {method!r}")
     if not history or method == "none":
         return Rewrite(question, "none")
-    if method in ("model", "fused"):
+    if method in NEEDS_MODEL:
         if generator is None:
             raise ValueError(f"the {method} method needs a generator")
         rewrite = by_model(question, history, people, generator)

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from kb import audit
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
-from kb.energy import REFERENCES, cloud_total
+from kb.energy import REFERENCES
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound, Unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -103,12 +103,6 @@ def _question() -> tuple[str, str | None]:
     return validate(question), conversation
 
 
-def conversation_totals(conn, conversation: str) -> dict:
-    """A conversation's running totals: its answers, the energy they used and what ChatGPT requests would have taken."""
-    totals = audit.conversation_energy(conn, conversation)
-    return {"conversation": conversation, **cloud_total(totals["answers"], totals["wh"]), "wh_low": totals["wh_low"], "wh_high": totals["wh_high"]}
-
-
 def text_arg(name: str) -> str:
     """A free-text query parameter ("" when absent), refused past the one length limit every text input shares."""
     value = request.args.get(name, "")
@@ -144,7 +138,7 @@ def ask() -> Response:
     try:
         answerer = e.answerer()
         record = answerer.ask(question, client_gone(), conversation)
-        return jsonify({**record, "conversation_totals": conversation_totals(answerer.audit_log, record["conversation"])})
+        return jsonify({**record, "conversation_totals": audit.conversation_energy(answerer.audit_log, record["conversation"])})
     finally:
         e.leave_queue()
         if answerer is not None:
@@ -170,7 +164,7 @@ def ask_stream() -> Response:
             for event in answer:
                 yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
                 if event["type"] == "record":
-                    totals = conversation_totals(answerer.audit_log, event["record"]["conversation"])
+                    totals = audit.conversation_energy(answerer.audit_log, event["record"]["conversation"])
                     yield f"event: conversation\ndata: {json.dumps(totals, ensure_ascii=False)}\n\n"
         except BusyError as exc:
             yield "event: error\ndata: " + json.dumps({"status": 503, "code": "busy", "message": str(exc), "retry_after": exc.retry_after}) + "\n\n"
@@ -197,7 +191,7 @@ def conversation(conversation_id: str) -> Response:
     conn = engines().audit_log()
     try:
         turns = audit.conversation(conn, conversation_id)
-        return jsonify({"conversation": conversation_id, "totals": conversation_totals(conn, conversation_id),
+        return jsonify({"conversation": conversation_id, "totals": audit.conversation_energy(conn, conversation_id),
                         "answers": [{k: r.get(k) for k in ("id", "created", "question", "searched", "answer", "abstained", "cancelled")}
                                     for r in turns]})
     finally:

@@ -129,7 +129,6 @@ def energy() -> str:
     used = sum(a["wh"] for a in generated)
     cloud = cloud_total(len(generated), used)
     classes = [dict(c, answers=sum(energy_label(a["wh"])["class"] == c["class"] for a in generated)) for c in energy_classes()]
-    talks = [dict(c, **cloud_total(c["answers"], c["wh"])) for c in talks]
     return render_template("energy.html", chart=log_bars(rows), summary=summary, references=REFERENCES, answers=answers, cloud=cloud, conversations=talks,
                            classes=classes, equivalents=EQUIVALENTS, labels_source=LABELS_SOURCE)
 
