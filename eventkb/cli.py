@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: $EVENTKB_HOME or ~/.local/share/eventkb)")
         p.add_argument("--json", action="store_true", help="print JSON")
-        if name in ("search", "quotes"):
+        if name in ("search", "quotes", "ask"):
             p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them); "
                            "'all', or ids separated by commas, for several at once")
         elif name not in ("init", "events", "remove"):
@@ -177,15 +177,15 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    if args.command in ("search", "quotes") and series.several(args.event):
+    if args.command in ("search", "quotes", "ask") and series.several(args.event):
         return _across(args, base)
     if series.several(args.event):
-        raise EventKBError(f"--event {args.event} names several events: only search and quotes work across events; give one id.")
+        raise EventKBError(f"--event {args.event} names several events: only search, quotes and ask work across events; give one id.")
     home = series.event_home(base, args.event)
     if args.command in ("audit", "energy"):
         return _audit_commands(args, home)
     if args.command == "serve":
-        return _serve(args, home)
+        return _serve(args, base, args.event)
 
     from kb.knowledge import KnowledgeBase
 
@@ -279,17 +279,18 @@ def _eval(args: argparse.Namespace, kb) -> int:
 
 
 def _across(args: argparse.Namespace, base: Path) -> int:
-    """search and quotes over several events: each result names its event."""
+    """search, ask and quotes over several events: each result and citation names its event."""
     from kb import across, series
 
     kbs = across.open_all(series.chosen(base, args.event))
+    if args.command == "ask":
+        return _ask(args, across.Across(kbs), series.across_home(base))
     if args.command == "search":
-        hits = across.search(kbs, args.query, k=_k(args.k) or 5, speaker=args.speaker, document=args.document, section=args.section, mode=args.mode)
+        hits = across.Across(kbs).search(args.query, k=_k(args.k) or 5, speaker=args.speaker, document=args.document, section=args.section, mode=args.mode)
         if args.json:
-            print(json.dumps({"query": args.query, "events": [e for e, _ in kbs], "results": [dict(h.to_json(), event=e) for e, h in hits]},
-                             ensure_ascii=False))
+            print(json.dumps({"query": args.query, "events": [e for e, _ in kbs], "results": [h.to_json() for h in hits]}, ensure_ascii=False))
         else:
-            _print_hits([h for _, h in hits], events=[e for e, _ in hits])
+            _print_hits(hits, events=[h.passage.event for h in hits])
         return 0
     found = across.quotes(kbs, args.speaker, args.query, _k(args.k))
     if args.json:
@@ -312,7 +313,7 @@ def _events(args: argparse.Namespace, base: Path) -> int:
         print(f"No event in {base} yet: `eventkb ingest FOLDER` adds one.")
     for e in [] if args.json else found:
         print(f"{e['id']}: {e['title'] or '(no title)'}{', ' + e['date'] if e['date'] else ''} — {e['documents']} documents, "
-              f"{e['passages']} passages, {e['answers']} answers")
+              f"{e['people']} people, {e['passages']} passages, {e['answers']} answers ({e['wh']:.4f} Wh)")
     return 0
 
 
@@ -331,7 +332,8 @@ def _init(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _serve(args: argparse.Namespace, home: Path) -> int:
+def _serve(args: argparse.Namespace, home: Path, event: str | None) -> int:
+    """Serve every event of `home`, `event` (else its first) at / and each at /e/<id>/."""
     import ipaddress
 
     from kb.answer import warm_up_question
@@ -350,7 +352,7 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
     allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
-    config = {"KB_HOME": str(home), "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design,
+    config = {"KB_HOME": str(home), "EVENT": event, "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design,
               "FOLLOWUP": args.followup}
 
     def warm_app():
@@ -369,16 +371,27 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
             print(f"warning: each of the {args.workers} workers loads its own model; with --backend they share one model server.", file=sys.stderr)
         create_app(config).extensions["eventkb"].kb  # one sentence now if the knowledge base cannot be opened; models load in the workers
         print(f"eventkb is serving {home} at http://{args.host}:{args.port} with {args.workers} workers  (Ctrl-C to stop)", flush=True)
+        _print_events(create_app(config), f"http://{args.host}:{args.port}")
         serve_workers(warm_app, args.host, args.port, args.workers)
         return 0
     print("Loading the knowledge base and the models ...", flush=True)
     app = warm_app()
     print(f"eventkb is serving {home} at http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    _print_events(app, f"http://{args.host}:{args.port}")
     serve(app, args.host, args.port)
     return 0
 
 
+def _print_events(app, url: str) -> None:
+    """Where each event is, when the app serves several."""
+    found = app.extensions["eventkb"].events()
+    if len(found) > 1:
+        shown = app.extensions["eventkb"].event().id
+        print(f"  {shown} at {url}/; all {len(found)} events at {url}/events, asked together at {url}/e/all/", flush=True)
+
+
 def _ask(args: argparse.Namespace, kb, home: Path) -> int:
+    """Answer one question (of one event, or of several: `kb` an `Across`), its audit record kept in `home`."""
     from kb import audit
     from kb.answer import Answerer
     from kb.energy import choose_meter
@@ -423,7 +436,7 @@ def _print_record(record: dict) -> None:
         where = f"p.{c['page']} " if c["page"] else ""
         where += f"l.{c['lines'][0]}-{c['lines'][1]}" if c["lines"] else ""
         who = f" — {c['speaker']}" if c["speaker"] else ""
-        print(f"[{c['n']}] {c['document']} {where}{who}")
+        print(f"[{c['n']}] {c['event'] + ' · ' if c.get('event') else ''}{c['document']} {where}{who}")
         print(textwrap.indent(textwrap.fill(" ".join(c["text"].split()), 100), "    "))
     e, t = record["energy"], record["timings"]
     print(f"\n{record['model']['name']}: {record['tokens']['prompt']} prompt + {record['tokens']['completion']} completion tokens; "

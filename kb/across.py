@@ -1,12 +1,16 @@
-"""Search and quotes across several events of one home: each event searched in its own knowledge base, the lists
-fused by rank, every result naming its event."""
+"""Search, answers and quotes across several events of one home: each event keeps its own knowledge base, and
+every result names its event."""
 from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
 
 from kb.embedder import Embedder
 from kb.errors import EventKBError, NotFound
-from kb.indexes import reciprocal_rank_fusion
-from kb.knowledge import CANDIDATES, Hit, KnowledgeBase
+from kb.knowledge import CANDIDATES, Hit, KnowledgeBase, fuse, wordings
+from kb.query import event_glossary
 from kb.series import EventHome
+from kb.store import Passage
 
 
 def open_all(events: list[EventHome], embedder: Embedder | None = None) -> list[tuple[str, KnowledgeBase]]:
@@ -19,20 +23,79 @@ def open_all(events: list[EventHome], embedder: Embedder | None = None) -> list[
     return opened
 
 
-def search(kbs: list[tuple[str, KnowledgeBase]], query: str, k: int = 5, **filters) -> list[tuple[str, Hit]]:
-    """The k best passages over all the events, each with its event's id: each event's top list, fused by rank.
-    A speaker or document filter applies in the events that have them."""
-    lists: list[list[tuple[str, Hit]]] = []
+class Across:
+    """Several events' knowledge bases searched and answered as one: what the answer path reads of a knowledge base
+    (passages, search, people, glossary, event), with every passage naming its event. Search ranks the events' top
+    lists together, as one index would: BM25's lists merged by score, dense search's by cosine similarity (one
+    embedder, so comparable), then fused as in one event."""
+
+    def __init__(self, kbs: list[tuple[str, KnowledgeBase]]) -> None:
+        if not kbs:
+            raise NotFound("There is no event to search yet: ingest one first.")
+        self.kbs = kbs
+        self.offsets: dict[str, int] = {}
+        self.passages: list[Passage] = []
+        for event_id, kb in kbs:
+            offset = self.offsets[event_id] = len(self.passages)
+            self.passages += [replace(p, row=offset + p.row, event=event_id) for p in kb.passages]
+        self.by_id = {(p.event, p.id): p for p in self.passages}
+        self.fusion = kbs[0][1].fusion
+        self.glossary = tuple(dict.fromkeys(line for _, kb in kbs for line in kb.glossary))
+        self.people = _people(kbs)
+        self.event = {"id": "all", "title": "; ".join((kb.event or {}).get("title") or e for e, kb in kbs),
+                      "events": [{"id": e, "title": (kb.event or {}).get("title") or e, "date": (kb.event or {}).get("date")} for e, kb in kbs]}
+        self.build = Path("+".join(kb.build.name for _, kb in kbs))  # what an answer's cache key and record name as its build
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.kbs[0][1].embedder
+
+    def search(self, query: str, k: int = 5, speaker: str | None = None, document: str | None = None, section: str | None = None,
+               mode: str = "hybrid", within: set[int] | None = None, expand: bool | None = None, also: tuple[str, ...] = ()) -> list[Hit]:
+        """The k best passages over all the events, as `KnowledgeBase.search`; a speaker or document filter applies in
+        the events that have them, and `within` holds rows of `self.passages`."""
+        with event_glossary(self.glossary):
+            return wordings(self._search, query, also, k, speaker, document, section, mode, within, expand)
+
+    def _search(self, query: str, k: int, speaker: str | None, document: str | None, section: str | None, mode: str,
+                within: set[int] | None, expand: bool | None) -> list[Hit]:
+        merged: list[list[tuple[int, float]]] | None = None
+        for event_id, kb in self.kbs:
+            offset = self.offsets[event_id]
+            local = None if within is None else {r - offset for r in within if offset <= r < offset + len(kb.passages)}
+            if local is not None and not local:
+                continue
+            try:
+                lists = kb.ranked(query, max(k, CANDIDATES), speaker, document, section, mode, local, expand)
+            except NotFound:  # that person or document is not one of this event's
+                continue
+            shifted = [[(row + offset, score) for row, score in ranked] for ranked in lists]
+            merged = shifted if merged is None else [a + b for a, b in zip(merged, shifted)]
+        if merged is None:
+            if within is not None:
+                return []
+            raise NotFound(f"None of the events {', '.join(e for e, _ in self.kbs)} has what the filters ask for.")
+        ranked = fuse(self.fusion, [sorted(scored, key=lambda pair: -pair[1]) for scored in merged])
+        return [Hit(self.passages[row], score) for row, score in ranked[:k]]
+
+    def passage(self, event_id: str, passage_id: str) -> Passage:
+        """One passage of one of the events, with a clear error when there is none."""
+        found = self.by_id.get((event_id, passage_id))
+        if found is None:
+            raise NotFound(f"No passage {passage_id!r} in the event {event_id!r}.")
+        return found
+
+
+def _people(kbs: list[tuple[str, KnowledgeBase]]) -> list[dict]:
+    """Everyone who appears in the events, once each (as the first event that lists them describes them), with their
+    passages counted over all the events and the ids of the events they appear in."""
+    by_name: dict[str, dict] = {}
     for event_id, kb in kbs:
-        try:
-            lists.append([(event_id, h) for h in kb.search(query, k=max(k, CANDIDATES), **filters)])
-        except NotFound:  # that person is not one of this event's
-            continue
-    if not lists:
-        raise NotFound(f"None of the events {', '.join(e for e, _ in kbs)} has what the filters ask for.")
-    keyed = {(e, h.passage.id): (e, h) for hits in lists for e, h in hits}
-    fused = reciprocal_rank_fusion([[(e, h.passage.id) for e, h in hits] for hits in lists])
-    return [(keyed[key][0], Hit(keyed[key][1].passage, score)) for key, score in fused[:k]]
+        for person in kb.people:
+            known = by_name.setdefault(person["name"], {**person, "passages": 0, "events": []})
+            known["passages"] += person.get("passages", 0)
+            known["events"].append(event_id)
+    return list(by_name.values())
 
 
 def quotes(kbs: list[tuple[str, KnowledgeBase]], speaker: str, query: str | None = None, k: int | None = None) -> list[tuple[str, dict, list[Hit]]]:

@@ -40,7 +40,9 @@ _MONTHS = "January February March April May June July August September October N
 
 
 def _about(event: dict | None) -> str:
-    """What the prompts call the event, from its manifest: its title, organiser and date."""
+    """What the prompts call the event, from its manifest: its title, organiser and date (or the events, by title)."""
+    if event and event.get("events"):
+        return "the events " + ", ".join(f'"{e.get("title") or e["id"]}"' for e in event["events"])
     if not (event and event.get("title")):
         return "an event's documents"
     day = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", event.get("date") or "")
@@ -146,10 +148,15 @@ def shown(language: str, sources: list[Source], sentences: list[Sentence], reaso
     return compose(sentences), [_citation(by_n[n]) for n in cited]
 
 
+def _event_of(p: Passage) -> dict:
+    """{"event": id} for a passage of one of several events answered together, else nothing."""
+    return {"event": p.event} if p.event else {}
+
+
 def _chosen_citation(candidate: choose.Candidate) -> dict:
     """A citation of the chosen sentence: its passage with the sentence itself, for the viewer to highlight."""
     p = candidate.passage
-    return {"n": candidate.n, "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
+    return {"n": candidate.n, **_event_of(p), "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
             "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": candidate.text}
 
 
@@ -157,7 +164,7 @@ def _citation(source: Source) -> dict:
     """A citation of a source: its passage, and the first sentence the model read from it, for the viewer to highlight."""
     p = source.passage
     read = source.sentences[0].removeprefix("… ").removesuffix(" …") if source.sentences else None
-    return {"n": source.n, "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
+    return {"n": source.n, **_event_of(p), "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
             "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": read}
 
 
@@ -432,7 +439,7 @@ class Answerer:
         sentences = [Sentence(answer, [chosen], [chosen], True, problems)] if reason is None else []
         run.sources = []
         record = self._record(run, sentences, answer, citations, reason, mode, [])
-        record["sources"] = [{"n": c.n, "id": c.passage.id, "sentences": [c.text]} for c in run.candidates]
+        record["sources"] = [{"n": c.n, **_event_of(c.passage), "id": c.passage.id, "sentences": [c.text]} for c in run.candidates]
         record["choice"] = {"chosen": chosen, "probability": round(probability, 4), "problems": problems,
                             "probabilities": {k: round(v, 4) for k, v in run.usage.choice.items()}}
         self._keep(run, record)
@@ -578,8 +585,8 @@ class Answerer:
             "citations": citations,
             "sentences": [s.to_json() for s in sentences],
             "withdrawn": withdrawn,
-            "retrieved": [{"n": n, "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(run.hits, start=1)],
-            "sources": [{"n": s.n, "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
+            "retrieved": [{"n": n, **_event_of(h.passage), "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(run.hits, start=1)],
+            "sources": [{"n": s.n, **_event_of(s.passage), "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
             "relevance": round(run.relevance, 3),
             "model": self.generator.info.to_json(),
             "tokens": {"prompt": run.usage.prompt_tokens, "completion": run.usage.completion_tokens},

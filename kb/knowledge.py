@@ -43,6 +43,26 @@ class Hit:
         return self.passage.to_json(self.score)
 
 
+def fuse(fusion: Fusion, lists: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """One ranking from the top lists of `KnowledgeBase.ranked` (a single list stays as it is), best first."""
+    if len(lists) == 1:
+        return lists[0]
+    if fusion.method == "convex":
+        return convex_fusion(lists, [fusion.keyword, fusion.dense])
+    return reciprocal_rank_fusion([[row for row, _ in ranked] for ranked in lists], weights=[fusion.keyword, fusion.dense])
+
+
+def wordings(search, query: str, also: tuple[str, ...], k: int, *filters) -> list[Hit]:
+    """`search(query, k, *filters)`, or with other wordings `also` of the same question, each searched and the lists
+    fused by rank."""
+    if not also:
+        return search(query, k, *filters)
+    lists = [search(q, max(k, CANDIDATES), *filters) for q in (query, *also)]
+    by_row = {h.passage.row: h.passage for hits in lists for h in hits}
+    fused = reciprocal_rank_fusion([[h.passage.row for h in hits] for hits in lists])
+    return [Hit(by_row[row], score) for row, score in fused[:k]]
+
+
 class KnowledgeBase:
     """A read-only knowledge base directory (the `current` build of a KB home)."""
 
@@ -127,15 +147,16 @@ class KnowledgeBase:
         (on fresh questions they added nothing to it). With `also`, other wordings of the same question are searched
         too, and the lists fused by rank."""
         with event_glossary(self.glossary):
-            if not also:
-                return self._search(query, k, speaker, document, section, mode, within, expand)
-            lists = [self._search(q, max(k, CANDIDATES), speaker, document, section, mode, within, expand) for q in (query, *also)]
-            by_row = {h.passage.row: h.passage for hits in lists for h in hits}
-            fused = reciprocal_rank_fusion([[h.passage.row for h in hits] for hits in lists])
-            return [Hit(by_row[row], score) for row, score in fused[:k]]
+            return wordings(self._search, query, also, k, speaker, document, section, mode, within, expand)
 
     def _search(self, query: str, k: int, speaker: str | None, document: str | None, section: str | None, mode: str,
                 within: set[int] | None, expand: bool | None) -> list[Hit]:
+        ranked = fuse(self.fusion, self.ranked(query, max(k, CANDIDATES), speaker, document, section, mode, within, expand))
+        return [Hit(self.passages[row], score) for row, score in ranked[:k]]
+
+    def ranked(self, query: str, depth: int, speaker: str | None = None, document: str | None = None, section: str | None = None,
+               mode: str = "hybrid", within: set[int] | None = None, expand: bool | None = None) -> list[list[tuple[int, float]]]:
+        """The top lists search fuses, rows with their own scores: BM25's and dense search's for hybrid, one list otherwise."""
         if mode not in MODES:
             raise EventKBError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
         if not query.strip():
@@ -144,27 +165,15 @@ class KnowledgeBase:
         if within is not None:
             rows = within if rows is None else rows & within
         if mode == "dense":
-            ranked = self.dense.search(self.embedder.query(query), max(k, CANDIDATES), rows)
-        else:
-            if expand is None:
-                expand = mode == "bm25"
-            terms = keyword_concepts(query, expand)
-            ranked = self.keyword.search(terms, max(k, CANDIDATES), rows)
-            if mode == "hybrid":
-                ranked = self._fuse(query, ranked, rows, max(k, CANDIDATES))
-        return [Hit(self.passages[row], score) for row, score in ranked[:k]]
-
-    def _fuse(self, query: str, keyword: list[tuple[int, float]], rows: set[int] | None, depth: int) -> list[tuple[int, float]]:
-        f = self.fusion
+            return [self.dense.search(self.embedder.query(query), depth, rows)]
+        keyword = self.keyword.search(keyword_concepts(query, mode == "bm25" if expand is None else expand), depth, rows)
+        if mode == "bm25":
+            return [keyword]
         vector = self.embedder.query(query)
-        if f.dense_pool:
-            pool = {row for row, _ in keyword} | {row for row, _ in self.dense.search(vector, f.dense_pool, rows)}
-            dense = self.dense.search(vector, len(pool), pool)
-        else:
-            dense = self.dense.search(vector, depth, rows)
-        if f.method == "convex":
-            return convex_fusion([keyword, dense], [f.keyword, f.dense])
-        return reciprocal_rank_fusion([[row for row, _ in keyword], [row for row, _ in dense]], weights=[f.keyword, f.dense])
+        if self.fusion.dense_pool:
+            pool = {row for row, _ in keyword} | {row for row, _ in self.dense.search(vector, self.fusion.dense_pool, rows)}
+            return [keyword, self.dense.search(vector, len(pool), pool)]
+        return [keyword, self.dense.search(vector, depth, rows)]
 
     def passage(self, passage_id: str) -> store.Passage:
         """One passage by id, with a clear error when there is none."""

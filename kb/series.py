@@ -16,6 +16,7 @@ from kb.audit import AUDIT_FILE
 from kb.errors import EventKBError, NotFound
 
 EVENTS_DIR = "events"
+ACROSS_DIR = "across"  # the audit log of the answers asked across events
 ROOT_FILES = (store.CURRENT, "builds", AUDIT_FILE, AUDIT_FILE + "-wal", AUDIT_FILE + "-shm", AUDIT_FILE + ".lock", ".ingest.lock")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -28,22 +29,37 @@ class EventHome:
     path: Path
 
     def summary(self) -> dict:
-        """Its id, title, date, documents, passages and stored answers, from its manifest and audit log."""
+        """Its id, title, date, documents, people, passages, stored answers and the Wh they used, from its manifest,
+        its store and its audit log."""
         build = store.current_build(self.path)
         manifest = store.read_manifest(build) if build is not None else {}
         event, counts = manifest.get("event") or {}, manifest.get("counts") or {}
-        return {"id": self.id, "title": event.get("title") or "", "date": event.get("date") or "", "documents": counts.get("documents", 0),
-                "passages": counts.get("passages", 0), "answers": _answers(self.path), "home": str(self.path)}
+        answers, wh = _answer_totals(self.path)
+        return {"id": self.id, "title": event.get("title") or "", "date": event.get("date") or "", "organiser": event.get("organiser") or "",
+                "documents": counts.get("documents", 0), "people": _people_count(build), "passages": counts.get("passages", 0),
+                "answers": answers, "wh": wh, "home": str(self.path)}
 
 
-def _answers(path: Path) -> int:
-    if not (path / AUDIT_FILE).is_file():
+def _people_count(build: Path | None) -> int:
+    if build is None:
         return 0
+    conn = store.open_readonly(build / store.DB_FILE)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM people").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _answer_totals(path: Path) -> tuple[int, float]:
+    """The number of stored answers and the Wh the generated ones used (an answer served again from the cache used none)."""
+    if not (path / AUDIT_FILE).is_file():
+        return 0, 0.0
     conn = sqlite3.connect(f"file:{path / AUDIT_FILE}?mode=ro", uri=True)
     try:
-        return conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        count, joules = conn.execute("SELECT COUNT(*), COALESCE(SUM(CASE WHEN cached_from = '' THEN joules END), 0) FROM answers").fetchone()
+        return count, joules / 3600
     except sqlite3.Error:  # no answer table yet
-        return 0
+        return 0, 0.0
     finally:
         conn.close()
 
@@ -103,6 +119,11 @@ def chosen(home: Path, spec: str) -> list[EventHome]:
 def several(spec: str | None) -> bool:
     """Whether an --event value names several events ("all", or ids separated by commas)."""
     return spec is not None and (spec == "all" or "," in spec)
+
+
+def across_home(home: Path) -> Path:
+    """Where the answers asked across several events are kept: an audit log of their own, beside the events'."""
+    return home / ACROSS_DIR
 
 
 def home_for_ingest(home: Path, event_id: str | None) -> Path:

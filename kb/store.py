@@ -61,10 +61,12 @@ class Passage:
     speaker: str | None
     text: str
     embed_text: str
+    event: str | None = None  # the event it belongs to, named when several events are searched together
 
     def to_json(self, score: float | None = None) -> dict:
-        """The passage as the CLI and API show it."""
+        """The passage as the CLI and API show it (with its event when several events are searched together)."""
         return {
+            **({"event": self.event} if self.event else {}),
             "id": self.id,
             "text": self.text,
             "document": self.document,

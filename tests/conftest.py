@@ -83,7 +83,7 @@ def fake_client(home: Path, reply, **config):
     from webapp.engines import Engines
 
     e = Engines({"KB_HOME": str(home), "QUEUE_WAIT_S": 0.05, "ANSWER_CACHE": False, **config})
-    e._kb = KnowledgeBase.open(home, embedder=FakeEmbedder())
+    e._embedder = FakeEmbedder()
     e._generator = FakeGenerator(reply)
     e._meter = FakeMeter()
     return create_app({"ENGINES": e, "TESTING": True}).test_client()

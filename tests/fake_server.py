@@ -139,7 +139,7 @@ class Server:
 def main() -> None:
     home, port = Path(sys.argv[1]), int(sys.argv[2])
     engines = Engines({"KB_HOME": str(home), "QUEUE_WAIT_S": 30})
-    engines._kb = KnowledgeBase.open(home, embedder=FakeEmbedder())
+    engines._embedder = FakeEmbedder()
     engines._generator = BusyGenerator(obedient, word_s=float(os.environ.get("EVENTKB_FAKE_WORD_S", "0.05")))
     engines._meter = FakeMeter(1.0)
     app = create_app({"ENGINES": engines})

@@ -115,7 +115,7 @@ def test_instructions_inside_a_document_do_not_reach_the_answer(hostile_home):
 
 def test_changing_the_knowledge_base_needs_the_token(hostile_home, tmp_path):
     e = Engines({"KB_HOME": str(hostile_home)})
-    e._kb = KnowledgeBase.open(hostile_home, embedder=FakeEmbedder())
+    e._embedder = FakeEmbedder()
     off = create_app({"ENGINES": e, "TESTING": True}).test_client()
     assert off.post("/api/ingest").status_code == 403
     home = tmp_path / "kb"

@@ -85,7 +85,7 @@ def test_5_loopback_names_are_served(client, host):
 
 def test_5_a_public_name_is_served_once_allowed(home):
     e = Engines({"KB_HOME": str(home)})
-    e._kb = KnowledgeBase.open(home, embedder=FakeEmbedder())
+    e._embedder = FakeEmbedder()
     app = create_app({"ENGINES": e, "TESTING": True, "ALLOWED_HOSTS": ["127.0.0.1", "kb.example.org"]})
     assert app.test_client().get("/api/event", headers={"Host": "kb.example.org"}).status_code == 200
     assert host_name("[::1]:5000") == "::1" and host_name("Example.org.:80") == "example.org"

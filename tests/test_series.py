@@ -162,8 +162,8 @@ def test_search_and_quotes_across_events_name_each_result_s_event(two_events, tm
     assert "No one called 'Nobody Here' in the events" in capsys.readouterr().err
     assert main(["search", "water", "--event", "water-meetup-2025,nope"]) == 1
     assert "No event 'nope'" in capsys.readouterr().err
-    assert main(["ask", "What about water?", "--event", "all"]) == 1
-    assert "only search and quotes work across events" in capsys.readouterr().err
+    assert main(["audit", "--event", "all"]) == 1
+    assert "only search, quotes and ask work across events" in capsys.readouterr().err
     assert main(["ingest", str(meetup(tmp_path / "src3", "all"))]) == 1
     assert "cannot name an event folder" in capsys.readouterr().err
 
@@ -177,3 +177,39 @@ def test_the_bundled_event_opens_by_its_id_whatever_else_the_home_holds(kb_env, 
     assert out_json(capsys)["results"][0]["document"] == "panel-summary"
     assert main(["ingest", "--event", "another-one"]) == 1  # no folder, an event it does not hold
     assert "give its folder" in capsys.readouterr().err
+
+
+def test_asked_across_events_an_answer_cites_the_event_it_comes_from(two_events, capsys):
+    from kb import across, audit
+
+    assert main(["ask", "How much river water did the Ghent data centre use for cooling?", "--event", "all", "--model", "fake", "--json"]) == 0
+    record = out_json(capsys)
+    assert not record["abstained"] and record["citations"]
+    assert {c["event"] for c in record["citations"]} == {"water-meetup-2025"} and "4 million litres" in record["citations"][0]["text"]
+    assert all(r["event"] in ("ailouvain-2024-03-18", "water-meetup-2025") for r in record["retrieved"])
+    kept = audit.get(audit.connect(series.across_home(two_events)), record["id"])  # the answers across events have their own log
+    assert kept["citations"] == record["citations"]
+    for event in series.events(two_events):  # and no event's own log holds it
+        assert audit.listing(audit.connect(event.path)) == []
+    assert main(["ask", "How much river water did the Ghent data centre use for cooling?", "--event", "all", "--model", "fake"]) == 0
+    assert "water-meetup-2025 · transcript" in capsys.readouterr().out
+    kbs = across.open_all(series.events(two_events))
+    joined = across.Across(kbs)
+    assert len(joined.passages) == sum(len(kb.passages) for _, kb in kbs)
+    assert [p.row for p in joined.passages] == list(range(len(joined.passages)))
+    assert {p.event for p in joined.passages} == {"ailouvain-2024-03-18", "water-meetup-2025"}
+    assert "Alice Martin" in {p["name"] for p in joined.people} and joined.event["events"][1]["title"] == "Water and data centres meetup"
+
+
+def test_search_across_events_ranks_the_events_lists_together_and_keeps_filters(two_events):
+    from kb import across
+
+    joined = across.Across(across.open_all(series.events(two_events)))
+    hits = joined.search("river water cooling servers Ghent", k=3)
+    assert hits[0].passage.event == "water-meetup-2025" and "river water" in hits[0].passage.text
+    only_panel = {p.row for p in joined.passages if p.event == "ailouvain-2024-03-18"}
+    assert {h.passage.event for h in joined.search("river water", k=5, within=only_panel)} == {"ailouvain-2024-03-18"}
+    assert {h.passage.speaker for h in joined.search("water", k=5, speaker="Bob Durand")} == {"Bob Durand"}
+    assert joined.passage("water-meetup-2025", hits[0].passage.id) is hits[0].passage
+    with pytest.raises(NotFound):
+        joined.search("water", speaker="Nobody Here")

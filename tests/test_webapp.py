@@ -28,7 +28,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def engines(built):
     e = Engines({"KB_HOME": str(built), "QUEUE_WAIT_S": 0.05, "QUEUE_SIZE": 2, "ANSWER_CACHE": False})
-    e._kb = KnowledgeBase.open(built, embedder=FakeEmbedder())
+    e._embedder = FakeEmbedder()
     e._generator = FakeGenerator(echo_first_source)
     e._meter = FakeMeter()
     return e

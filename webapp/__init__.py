@@ -14,7 +14,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """The Flask app; `config` may set KB_HOME, MODEL, EMBEDDER, ANSWER_DESIGN, FOLLOWUP, ENGINES, QUEUE_WAIT_S, QUEUE_SIZE, ADMIN_TOKEN, INGEST_PATHS,
+    """The Flask app; `config` may set KB_HOME, EVENT (the event shown at / when the home holds several), MODEL, EMBEDDER, ANSWER_DESIGN, FOLLOWUP, ENGINES, QUEUE_WAIT_S, QUEUE_SIZE, ADMIN_TOKEN, INGEST_PATHS,
     ALLOWED_HOSTS (the names the app answers to: loopback names by default)."""
     app = Flask(__name__)
     app.config.update(KB_HOME=None, MODEL=None, EMBEDDER=None, QUEUE_WAIT_S=60.0, QUEUE_SIZE=8, MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
@@ -23,8 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.extensions["eventkb"] = app.config.get("ENGINES") or Engines(app.config)
 
-    from webapp import api, pages
+    from webapp import api, pages, routing
 
+    routing.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
 

@@ -8,10 +8,13 @@ from typing import Iterator
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
-from kb import audit
+from kb import across, audit
+from kb.across import Across
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
 from kb.energy import REFERENCES
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound, Unavailable
+from webapp.engines import ALL
+from webapp.routing import current_event, route
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -81,7 +84,8 @@ def _unexpected(exc: Exception) -> Response:
 
 
 def engines():
-    return current_app.extensions["eventkb"]
+    """The engines of the event this request is for (its URL's, else the default event)."""
+    return current_app.extensions["eventkb"].event(current_event())
 
 
 def _question() -> tuple[str, str | None]:
@@ -129,7 +133,7 @@ def _int_arg(name: str, default: int, low: int = 1, high: int = 100) -> int:
     return value
 
 
-@bp.post("/ask")
+@route(bp, "POST", "/ask")
 def ask() -> Response:
     question, conversation = _question()
     e = engines()
@@ -145,7 +149,7 @@ def ask() -> Response:
             answerer.audit_log.close()
 
 
-@bp.post("/ask/stream")
+@route(bp, "POST", "/ask/stream")
 def ask_stream() -> Response:
     """Server-Sent Events: `retrieval`, `sentence` (each checked sentence), `answer`, `record`, or `error`."""
     question, conversation = _question()
@@ -185,7 +189,7 @@ def ask_stream() -> Response:
     return Response(stream_with_context(events()), mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@bp.get("/conversations/<conversation_id>")
+@route(bp, "GET", "/conversations/<conversation_id>")
 def conversation(conversation_id: str) -> Response:
     """One conversation: its answers in order, each with the question as typed and as searched, and its totals."""
     conn = engines().audit_log()
@@ -198,7 +202,7 @@ def conversation(conversation_id: str) -> Response:
         conn.close()
 
 
-@bp.get("/search")
+@route(bp, "GET", "/search")
 def search() -> Response:
     query = text_arg("q")
     if not query.strip():
@@ -207,14 +211,19 @@ def search() -> Response:
     return jsonify({"query": query, "results": [h.to_json() for h in hits]})
 
 
-@bp.get("/quotes")
+@route(bp, "GET", "/quotes")
 def quotes() -> Response:
-    speaker = text_arg("speaker")
-    person, hits = engines().kb.quotes(speaker, text_arg("q") or None, _int_arg("k", 0, 0, 1000) or None)
+    """What one person said; across all events, event by event: {"speaker", "events": [{"event", "speaker", "quotes"}]}."""
+    speaker, query, k = text_arg("speaker"), text_arg("q") or None, _int_arg("k", 0, 0, 1000) or None
+    kb = engines().kb
+    if isinstance(kb, Across):
+        return jsonify({"speaker": speaker, "events": [{"event": e, "speaker": person["name"], "quotes": [h.to_json() for h in hits]}
+                                                       for e, person, hits in across.quotes(kb.kbs, speaker, query, k)]})
+    person, hits = kb.quotes(speaker, query, k)
     return jsonify({"speaker": person["name"], "quotes": [h.to_json() for h in hits]})
 
 
-@bp.get("/answers")
+@route(bp, "GET", "/answers")
 def answers() -> Response:
     """The stored answers, newest first, in brief; with format=csv or format=json, every answer as a downloadable file."""
     wanted = request.args.get("format", "")
@@ -232,7 +241,7 @@ def answers() -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=eventkb-answers.{wanted}"})
 
 
-@bp.post("/answers/<answer_id>/feedback")
+@route(bp, "POST", "/answers/<answer_id>/feedback")
 def feedback(answer_id: str) -> Response:
     """A reader's thumbs up or down, with an optional comment, on a stored answer: {"rating": "up"|"down", "comment"}."""
     body = request.get_json(silent=True) if request.is_json else None
@@ -250,7 +259,7 @@ def feedback(answer_id: str) -> Response:
         conn.close()
 
 
-@bp.get("/answers/<answer_id>")
+@route(bp, "GET", "/answers/<answer_id>")
 def answer(answer_id: str) -> Response:
     conn = engines().audit_log()
     try:
@@ -259,14 +268,16 @@ def answer(answer_id: str) -> Response:
         conn.close()
 
 
-@bp.get("/passages/<passage_id>")
+@route(bp, "GET", "/passages/<passage_id>")
 def passage(passage_id: str) -> Response:
+    if current_event() == ALL:
+        raise NotFound("A passage belongs to one event: ask for /api/e/EVENT/passages/ID, the event its citation names.")
     kb = engines().kb
     centre = kb.passage(passage_id)
     return jsonify({"passage": centre.to_json(), "context": [dict(p.to_json(), current=p.id == centre.id) for p in kb.around(passage_id)]})
 
 
-@bp.get("/energy")
+@route(bp, "GET", "/energy")
 def energy() -> Response:
     conn = engines().audit_log()
     try:
@@ -276,10 +287,22 @@ def energy() -> Response:
         conn.close()
 
 
-@bp.get("/event")
+@route(bp, "GET", "/event")
 def event() -> Response:
     kb = engines().kb
+    if isinstance(kb, Across):
+        return jsonify({"event": kb.event, "people": kb.people, "events": _summaries()})
     return jsonify({"event": kb.event, "people": kb.people, "documents": kb.documents(), "references": kb.references()})
+
+
+@bp.get("/events")
+def events() -> Response:
+    """The events of the home: id, title, date, organiser, documents, people, passages, answers and the Wh they used."""
+    return jsonify({"events": _summaries()})
+
+
+def _summaries() -> list[dict]:
+    return [{k: v for k, v in e.summary().items() if k != "home"} for e in current_app.extensions["eventkb"].events()]
 
 
 @bp.post("/ingest")
@@ -297,7 +320,7 @@ def reingest() -> Response:
     return jsonify({"status": result.status, "documents": result.documents, "passages": result.passages, "failures": result.failures})
 
 
-@bp.get("/health")
+@route(bp, "GET", "/health")
 def health() -> Response:
     e = engines()
     try:

@@ -1,26 +1,34 @@
-"""What the web app calls: the knowledge base, one answerer per question, the audit log. No logic of its own."""
+"""What the web app calls: each event's knowledge base, one answerer per question, the audit logs. No logic of its own."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb import audit
+from kb import audit, series, store
+from kb.across import Across
 from kb.answer import FOLLOWUP, Answerer, BusyError
 from kb.energy import Meter, choose_meter
+from kb.errors import NotFound
 from kb.generator import Generator, load_generator
 from kb.knowledge import KnowledgeBase
 from kb.paths import kb_home
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestResult
+    from kb.embedder import Embedder
+
+ALL = "all"  # the event id that means every event of the home at once
 
 
 class Engines:
-    """Opens the knowledge base and the model once, on first use, and hands out answerers."""
+    """Opens each event's knowledge base and the model once, on first use, and hands out answerers; the model, the
+    embedder and the queue of questions are shared by all the events of the home."""
 
     def __init__(self, config: dict) -> None:
         self.home: Path = kb_home(config.get("KB_HOME"))
+        self.default_event = config.get("EVENT")  # the event the pages without /e/<id>/ show (else the home's first)
         self.model_spec = config.get("MODEL")
         self.backend = config.get("BACKEND_URL")  # a model server elsewhere (else $EVENTKB_BACKEND_URL, else the local model)
         self.embedder_spec = config.get("EMBEDDER")
@@ -30,17 +38,51 @@ class Engines:
         self.cache = bool(config.get("ANSWER_CACHE", True))  # a question asked before gets its stored answer again
         self.design = config.get("ANSWER_DESIGN") or "legacy"  # or "choose": see kb.answer.DESIGNS
         self.followup = config.get("FOLLOWUP") or FOLLOWUP  # how follow-ups are made standalone: see kb.followup.METHODS
-        self._kb: KnowledgeBase | None = None
+        self._embedder: Embedder | None = None
+        self._kbs: dict[str, KnowledgeBase | Across] = {}
         self._generator: Generator | None = None
         self._meter: Meter | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
-    @property
-    def kb(self) -> KnowledgeBase:
+    def events(self) -> list[series.EventHome]:
+        """The events the home holds now (an event ingested while the app runs is listed at once)."""
+        return series.events(self.home)
+
+    def event(self, event_id: str | None = None) -> "EventEngines":
+        """The engines of one event (None: the default one; "all": every event at once); NotFound for an unknown id."""
+        if event_id == ALL:
+            return EventEngines(self, ALL, series.across_home(self.home))
+        wanted = event_id or self.default_event
+        if wanted is None:
+            found = self.events()
+            return EventEngines(self, found[0].id if found else None, found[0].path if found else self.home)
+        return EventEngines(self, wanted, series.event_home(self.home, wanted))
+
+    def knowledge(self, event: "EventEngines") -> KnowledgeBase | Across:
+        """The event's knowledge base, opened once and again when a new build of it is current."""
         with self._lock:
-            if self._kb is None:
-                self._kb = KnowledgeBase.open(self.home, embedder_spec=self.embedder_spec)
-            return self._kb
+            if event.id == ALL:
+                parts = [(e.id, self._open(e.id, e.path)) for e in self.events()]
+                if not parts:
+                    raise NotFound(f"{self.home} holds no event yet: ingest one first.")
+                builds = "+".join(kb.build.name for _, kb in parts)
+                if not isinstance(self._kbs.get(ALL), Across) or self._kbs[ALL].build.name != builds:
+                    self._kbs[ALL] = Across(parts)
+                return self._kbs[ALL]
+            return self._open(event.id or "", event.home)
+
+    def _open(self, key: str, home: Path) -> KnowledgeBase:
+        opened = self._kbs.get(key)
+        current = store.current_build(home)
+        if isinstance(opened, KnowledgeBase) and current is not None and opened.build.name == current.name:
+            return opened
+        kb = KnowledgeBase.open(home, embedder=self._shared_embedder(), embedder_spec=self.embedder_spec)
+        self._kbs[key] = kb
+        return kb
+
+    def _shared_embedder(self) -> Embedder | None:
+        """The embedder one of the open knowledge bases has loaded, for the next to share (None before the first query)."""
+        return self._embedder or next((kb._embedder for kb in self._kbs.values() if isinstance(kb, KnowledgeBase) and kb._embedder), None)
 
     @property
     def generator(self) -> Generator:
@@ -50,13 +92,6 @@ class Engines:
                 self._meter = choose_meter()
             return self._generator
 
-    def answerer(self, logged: bool = True) -> Answerer:
-        """An answerer for one question; `logged=False` keeps its answer out of the audit log (a warm-up)."""
-        generator = self.generator
-        assert self._meter is not None
-        return Answerer(self.kb, generator, self._meter, audit.connect(self.home) if logged else None, wait_s=self.wait_s,
-                        cache=self.cache, design=self.design, followup=self.followup)
-
     def enter_queue(self) -> None:
         """Take a place in the bounded queue of questions, or raise BusyError at once when it is full."""
         if not self.queue.acquire(blocking=False):
@@ -65,15 +100,53 @@ class Engines:
     def leave_queue(self) -> None:
         self.queue.release()
 
-    def reingest(self) -> IngestResult:
-        """Ingest the configured sources again (the bundled event by default) and reopen the new build."""
-        from ingest.pipeline import ingest
-        from kb.embedder import embedder_name, load_embedder
+    # The default event's engines, for callers that serve one event.
+    @property
+    def kb(self) -> KnowledgeBase | Across:
+        return self.event().kb
 
-        result = ingest(self.ingest_paths, self.home, embedder_name(self.embedder_spec), lambda: load_embedder(self.embedder_spec), log=lambda m: None)
-        with self._lock:
-            self._kb = KnowledgeBase.open(self.home, embedder=self._kb._embedder if self._kb else None, embedder_spec=self.embedder_spec)
-        return result
+    def answerer(self, logged: bool = True) -> Answerer:
+        return self.event().answerer(logged)
+
+    def audit_log(self):
+        return self.event().audit_log()
+
+
+@dataclass
+class EventEngines:
+    """One event's part of the engines: its knowledge base, its answerers, its audit log (`home` holds it)."""
+
+    engines: Engines
+    id: str | None
+    home: Path
+
+    @property
+    def kb(self) -> KnowledgeBase | Across:
+        return self.engines.knowledge(self)
+
+    def answerer(self, logged: bool = True) -> Answerer:
+        """An answerer for one question; `logged=False` keeps its answer out of the audit log (a warm-up)."""
+        e = self.engines
+        kb, generator = self.kb, e.generator
+        assert e._meter is not None
+        return Answerer(kb, generator, e._meter, audit.connect(self.home) if logged else None, wait_s=e.wait_s,
+                        cache=e.cache, design=e.design, followup=e.followup)
 
     def audit_log(self):
         return audit.connect(self.home)
+
+    def enter_queue(self) -> None:
+        self.engines.enter_queue()
+
+    def leave_queue(self) -> None:
+        self.engines.leave_queue()
+
+    def reingest(self) -> IngestResult:
+        """Ingest the configured sources again (the bundled event by default) into this event's home; the next request
+        opens the new build."""
+        from ingest.pipeline import ingest
+        from kb.embedder import embedder_name, load_embedder
+
+        e = self.engines
+        shared = e._shared_embedder()
+        return ingest(e.ingest_paths, self.home, embedder_name(e.embedder_spec), lambda: shared or load_embedder(e.embedder_spec), log=lambda m: None)

@@ -8,12 +8,15 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kb import audit
+from kb import across, audit
+from kb.across import Across
 from kb.energy import EQUIVALENTS, LABELS_SOURCE, REFERENCES, cloud_total, energy_classes, energy_label
-from kb.errors import EventKBError
-from webapp.api import ApiError, text_arg
+from kb.errors import EventKBError, NotFound
+from webapp.api import ApiError, engines, text_arg
 from webapp.chart import log_bars
+from webapp.engines import ALL
 from webapp.i18n import LANGUAGES, decimal, language, t
+from webapp.routing import current_event, route
 
 bp = Blueprint("pages", __name__)
 
@@ -21,8 +24,17 @@ bp = Blueprint("pages", __name__)
 @bp.app_context_processor
 def _helpers() -> dict:
     event = _event()
-    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr", "here": _here(),
-            "event_title": event.get("title") or t("title"), "example": _example(event, language()) or t("ask_placeholder")}
+    title = t("all_events") if current_event() == ALL else event.get("title") or t("title")
+    return {"t": t, "lang": language(), "other_lang": "en" if language() == "fr" else "fr", "here": _here(), "event_id": current_event(),
+            "event_title": title, "example": _example(event, language()) or t("ask_placeholder"), "several_events": _several()}
+
+
+def _several() -> bool:
+    """Whether the home holds more than one event (the pages then link to the list of events)."""
+    try:
+        return len(current_app.extensions["eventkb"].events()) > 1
+    except (EventKBError, OSError):
+        return False
 
 
 def _event() -> dict:
@@ -55,10 +67,6 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
-def engines():
-    return current_app.extensions["eventkb"]
-
-
 @bp.app_errorhandler(EventKBError)
 def _error(exc: EventKBError):
     from webapp.api import error_response, kb_error_status, public
@@ -83,21 +91,28 @@ def _http_error(exc: HTTPException):
     return render_template("error.html", message=f"{exc.code} {exc.name}"), exc.code
 
 
-@bp.get("/")
+@route(bp, "GET", "/")
 def chat() -> str:
     return render_template("chat.html")
 
 
-@bp.get("/quotes")
+@route(bp, "GET", "/quotes")
 def quotes() -> str:
+    """What one person said: in one event, or event by event across them all."""
     kb = engines().kb
     speaker, query = text_arg("speaker"), text_arg("q")
-    person, hits = (kb.quotes(speaker, query or None) if speaker else (None, []))
     people = [p for p in kb.people if p["passages"]]
-    return render_template("quotes.html", people=people, person=person, hits=hits, speaker=speaker, query=query)
+    if not speaker:
+        groups = []
+    elif isinstance(kb, Across):
+        groups = [(event_id, person, hits) for event_id, person, hits in across.quotes(kb.kbs, speaker, query or None)]
+    else:
+        person, hits = kb.quotes(speaker, query or None)
+        groups = [(None, person, hits)]
+    return render_template("quotes.html", people=people, groups=groups, person=groups[0][1] if groups else None, speaker=speaker, query=query)
 
 
-@bp.get("/audit")
+@route(bp, "GET", "/audit")
 def audit_list() -> str:
     conn = engines().audit_log()
     try:
@@ -106,7 +121,7 @@ def audit_list() -> str:
         conn.close()
 
 
-@bp.get("/audit/<answer_id>")
+@route(bp, "GET", "/audit/<answer_id>")
 def audit_entry(answer_id: str) -> str:
     conn = engines().audit_log()
     try:
@@ -115,7 +130,7 @@ def audit_entry(answer_id: str) -> str:
         conn.close()
 
 
-@bp.get("/energy")
+@route(bp, "GET", "/energy")
 def energy() -> str:
     conn = engines().audit_log()
     try:
@@ -133,14 +148,18 @@ def energy() -> str:
                            classes=classes, equivalents=EQUIVALENTS, labels_source=LABELS_SOURCE)
 
 
-@bp.get("/event")
-def event() -> str:
+@route(bp, "GET", "/event")
+def event():
+    if current_event() == ALL:
+        return redirect(url_for("pages.events"))
     kb = engines().kb
     return render_template("event.html", event=kb.event or {}, people=kb.people, documents=kb.documents(), references=kb.references())
 
 
-@bp.get("/passage/<passage_id>")
+@route(bp, "GET", "/passage/<passage_id>")
 def passage(passage_id: str) -> str:
+    if current_event() == ALL:
+        raise NotFound("A passage belongs to one event: open it at /e/EVENT/passage/ID, as the answers' citations link it.")
     kb = engines().kb
     centre = kb.passage(passage_id)
     flat = " ".join(centre.text.split())
@@ -152,6 +171,13 @@ def passage(passage_id: str) -> str:
     if url and centre.page and url.lower().endswith(".pdf"):
         url += f"#page={centre.page}"
     return render_template("passage.html", p=centre, around=kb.around(passage_id), chosen=chosen, original=url)
+
+
+@bp.get("/events")
+def events() -> str:
+    """The events of the home, each with its pages, and the chat across all of them."""
+    found = [e.summary() for e in current_app.extensions["eventkb"].events()]
+    return render_template("events.html", events=found)
 
 
 def same_site(target: str | None) -> str:

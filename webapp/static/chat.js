@@ -13,6 +13,13 @@ const conversation = document.getElementById("conversation");
 const conversationTotal = document.getElementById("conversation-total");
 const newConversation = document.getElementById("new-conversation");
 let conversationId = null;  // the id of this conversation's first answer: later questions are follow-ups of it
+const PAGES = document.body.dataset.pages;  // "" for the default event, "/e/<id>" for another, "/e/all" for all at once
+const API = document.body.dataset.api;  // "/api", or "/api/e/<id>"
+
+// Where a cited passage's page is: its own event's, when the answer drew on several events.
+function passageBase(c) {
+  return c.event ? `/e/${encodeURIComponent(c.event)}` : PAGES;
+}
 
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -22,7 +29,7 @@ function el(tag, attrs = {}, text = "") {
 }
 
 function locator(c) {
-  const parts = [c.document];
+  const parts = c.event ? [c.event, c.document] : [c.document];
   if (c.page) parts.push(`${words.page} ${c.page}`);
   if (c.lines) parts.push(`${words.lines} ${c.lines[0]}–${c.lines[1]}`);
   if (c.speaker) parts.push(c.speaker);
@@ -37,7 +44,7 @@ function renderAnswer(target, record) {
     const match = piece.match(/^\[(\d+)\]$/);
     const c = match && byN.get(Number(match[1]));
     if (c) {
-      target.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}#passage`, class: "cite", title: locator(c) }, `[${c.n}]`));
+      target.append(el("a", { href: `${passageBase(c)}/passage/${encodeURIComponent(c.id)}#passage`, class: "cite", title: locator(c) }, `[${c.n}]`));
     } else {
       target.append(document.createTextNode(piece));
     }
@@ -82,7 +89,7 @@ function renderRecord(turn, record) {
     for (const c of record.citations) {
       const item = el("li", { value: String(c.n) });
       const chosen = c.sentence ? `?sentence=${encodeURIComponent(c.sentence)}` : "";
-      item.append(el("a", { href: `/passage/${encodeURIComponent(c.id)}${chosen}#passage` }, locator(c)));
+      item.append(el("a", { href: `${passageBase(c)}/passage/${encodeURIComponent(c.id)}${chosen}#passage` }, locator(c)));
       item.append(quoteWithSentence(reflow(c.text), c.sentence));
       list.append(item);
     }
@@ -103,7 +110,7 @@ function renderRecord(turn, record) {
   const meta = el("p", { class: "meta" });
   if (e.label) meta.append(el("span", { class: `energy-class class-${e.label.class}`, title: e.label.source }, words.energy_class.replace("{c}", e.label.class)), " ");
   meta.append(document.createTextNode(line + " · "));
-  meta.append(el("a", { href: `/audit/${encodeURIComponent(record.id)}` }, words.audit));
+  meta.append(el("a", { href: `${PAGES}/audit/${encodeURIComponent(record.id)}` }, words.audit));
   turn.append(meta);
   turn.append(feedbackForm(record.id));
 }
@@ -125,7 +132,7 @@ function feedbackForm(id) {
   for (const [rating, label, mark] of [["up", words.helpful, "\u{1F44D}"], ["down", words.not_helpful, "\u{1F44E}"]]) {
     const button = el("button", { type: "button", class: `rate-${rating}`, "aria-label": label, title: label }, mark);
     button.addEventListener("click", async () => {
-      const response = await fetch(`/api/answers/${encodeURIComponent(id)}/feedback`, {
+      const response = await fetch(`${API}/answers/${encodeURIComponent(id)}/feedback`, {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ rating, comment: comment.value.trim() }),
       });
@@ -185,7 +192,7 @@ async function ask(question) {
   stopping = new AbortController();
   let response;
   try {
-    response = await fetch("/api/ask/stream", {
+    response = await fetch(`${API}/ask/stream`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify(conversationId ? { question, conversation: conversationId } : { question }),
