@@ -190,12 +190,13 @@ def _cached_vectors(home: Path, embedder_name: str) -> dict[str, np.ndarray]:
 
 
 class _Progress:
-    """Prints "label: n/total" at most every few seconds."""
+    """Prints "label: n/total" at most every few seconds, and tells `progress` every time."""
 
-    def __init__(self, label: str, log: Callable[[str], None], every: float = 3.0) -> None:
-        self.label, self.log, self.every, self.last = label, log, every, 0.0
+    def __init__(self, label: str, log: Callable[[str], None], progress: Callable[[str, int, int], None], every: float = 3.0) -> None:
+        self.label, self.log, self.progress, self.every, self.last = label, log, progress, every, 0.0
 
     def __call__(self, done: int, total: int) -> None:
+        self.progress("embed", done, total)
         now = time.monotonic()
         if done == total or now - self.last >= self.every:
             self.last = now
@@ -209,20 +210,21 @@ def ingest(
     load_embedder: Callable[[], Embedder],
     log: Callable[[str], None] = _log,
     rebuild: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> IngestResult:
     """Add `paths` to the knowledge base in `home`, replacing the files of the same name; with `rebuild`, build it from
     `paths` alone. No paths: what it holds, read again, or the bundled event when it holds nothing. Nothing changes
-    when nothing did."""
+    when nothing did. `progress(stage, done, total)` hears of each file read ("read") and passages embedded ("embed")."""
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".ingest.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise EventKBError(f"Another ingest is running on {home}: wait for it to finish, then try again.") from None
-        return _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild)
+        return _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild, progress or (lambda stage, done, total: None))
 
 
-def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> IngestResult:
+def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild, progress) -> IngestResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     before = store.current_build(home)
@@ -250,13 +252,15 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
 
     # Load and structure every source; one bad file does not stop the others.
     read: list[tuple[Source, LoadedDocument]] = []
-    for source in sources:
+    for n, source in enumerate(sources):
+        progress("read", n, len(sources))
         log(f"Reading {source.path.name}")
         try:
             read.append((source, load_source(source)))
         except LoadError as exc:
             failures.append(str(exc))
             log(f"error: {exc}")
+    progress("read", len(sources), len(sources))
     people = event.people if event and event.people else []
     if not people:  # no manifest says who they are: the transcripts' own labels do
         people = [found.person for found in label_people([d for s, d in read if "report" not in s.spec.kind])]
@@ -315,7 +319,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild) -> I
         timings["model_load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         log(f"Embedding {len(missing)} passages ({len(chunks) - len(missing)} unchanged)")
-        fresh = embedder.passages([chunks[i].embed_text for i in missing], progress=_Progress("embedded", log))
+        fresh = embedder.passages([chunks[i].embed_text for i in missing], progress=_Progress("embedded", log, progress))
         for i, vector in zip(missing, fresh):
             cache[digests[i]] = vector
     vectors = np.vstack([cache[d] for d in digests]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)

@@ -78,7 +78,6 @@ def fake_client(home: Path, reply, **config):
     from kb.embedder import FakeEmbedder
     from kb.energy import FakeMeter
     from kb.generator import FakeGenerator
-    from kb.knowledge import KnowledgeBase
     from webapp import create_app
     from webapp.engines import Engines
 

@@ -22,7 +22,6 @@ from kb import followup
 from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.generator import FakeGenerator, echo_first_source
-from kb.knowledge import KnowledgeBase
 from tests.conftest import ROOT
 from webapp import create_app
 from webapp.engines import Engines

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from kb.embedder import FakeEmbedder
-from kb.knowledge import KnowledgeBase
 from tests.conftest import fake_client
 from tests.fake_server import Server, cpu_seconds, obedient
 from webapp import create_app, host_name

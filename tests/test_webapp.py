@@ -10,9 +10,8 @@ from ingest.pipeline import ingest
 from kb.embedder import FakeEmbedder
 from kb.energy import FakeMeter
 from kb.generator import FakeGenerator, echo_first_source
-from kb.knowledge import KnowledgeBase
 from webapp import create_app
-from webapp.engines import Engines
+from webapp.engines import Engines, EventEngines
 from tests.conftest import EVENT
 
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
@@ -187,14 +186,14 @@ def test_event_page_marks_which_cited_reports_are_ingested(client):
 
 def test_each_request_closes_its_audit_connection_and_its_queue_place(client, engines, monkeypatch):
     opened = []
-    real = engines.answerer
+    real = EventEngines.answerer
 
-    def tracking():
-        answerer = real()
+    def tracking(self, logged=True):
+        answerer = real(self, logged)
         opened.append(answerer.audit_log)
         return answerer
 
-    monkeypatch.setattr(engines, "answerer", tracking)
+    monkeypatch.setattr(EventEngines, "answerer", tracking)
     client.post("/api/ask", json={"question": QUESTION})
     client.post("/api/ask/stream", json={"question": QUESTION}).get_data()
     assert len(opened) == 2

@@ -23,10 +23,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.extensions["eventkb"] = app.config.get("ENGINES") or Engines(app.config)
 
-    from webapp import api, pages, routing
+    from webapp import admin, api, pages, routing
 
-    routing.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(pages.bp)
 
     @app.before_request
@@ -39,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
             return error_response(400, "unknown_host", "This server does not answer to this name: open it by its own address, "
                                                        "or start it with --allow-host NAME for this one.")
         return None
+
+    routing.init_app(app)  # after the host check: a request for another site's name learns nothing of the events
 
     @app.after_request
     def security_headers(response):

@@ -83,6 +83,18 @@ def _unexpected(exc: Exception) -> Response:
     return error_response(500, "internal_error", "Something went wrong on the server; the error was logged. Try again.")
 
 
+def require_admin() -> None:
+    """Refuse the request unless it carries the admin token (and an admin token is set at all)."""
+    import hmac
+
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        raise ApiError(403, "forbidden", "Changing the knowledge base from the web app is off: set EVENTKB_ADMIN_TOKEN to allow it.")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), str(token).encode()):
+        raise ApiError(401, "unauthorized", "Send the admin token as 'Authorization: Bearer TOKEN'.")
+
+
 def engines():
     """The engines of the event this request is for (its URL's, else the default event)."""
     return current_app.extensions["eventkb"].event(current_event())
@@ -308,14 +320,7 @@ def _summaries() -> list[dict]:
 @bp.post("/ingest")
 def reingest() -> Response:
     """Rebuild the knowledge base from the configured sources; off unless EVENTKB_ADMIN_TOKEN (or ADMIN_TOKEN) is set."""
-    import hmac
-
-    token = current_app.config.get("ADMIN_TOKEN")
-    if not token:
-        raise ApiError(403, "forbidden", "Changing the knowledge base from the web app is off: set EVENTKB_ADMIN_TOKEN to allow it.")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), str(token).encode()):
-        raise ApiError(401, "unauthorized", "Send the admin token as 'Authorization: Bearer TOKEN'.")
+    require_admin()
     result = engines().reingest()
     return jsonify({"status": result.status, "documents": result.documents, "passages": result.passages, "failures": result.failures})
 

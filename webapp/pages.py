@@ -79,6 +79,10 @@ def _error(exc: EventKBError):
 
 @bp.app_errorhandler(ApiError)
 def _bad_argument(exc: ApiError):
+    if request.path.startswith("/api/"):
+        from webapp.api import error_response
+
+        return error_response(exc.status, exc.code, exc.message, exc.retry_after)
     return render_template("error.html", message=exc.message), exc.status
 
 

@@ -25,6 +25,11 @@ def init_app(app: Flask) -> None:
     def event_of_url(endpoint: str | None, values: dict | None) -> None:
         g.event = values.pop("event", None) if values else None
 
+    @app.before_request
+    def known_event() -> None:
+        if g.get("event"):
+            app.extensions["eventkb"].event(g.event)  # NotFound, listing the events, for an id the home does not hold
+
     @app.url_defaults
     def event_in_urls(endpoint: str, values: dict) -> None:
         if values.get("event") is None and app.url_map.is_endpoint_expecting(endpoint, "event"):

@@ -11,11 +11,13 @@ from typing import Callable
 
 from flask import Flask
 
+from ingest.upload import MAX_UPLOAD_BYTES
+
 THREADS = 16  # the queue of questions (8 by default) plus pages, search and static files meanwhile
 CONNECTION_LIMIT = 64
 CHANNEL_TIMEOUT_S = 30  # a connection idle this long is closed
 MAX_HEADER_BYTES = 16 * 1024
-MAX_BODY_BYTES = 1024 * 1024  # waitress's own hard limit; the app refuses far less (64 KiB) with its JSON error
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024  # waitress's own hard limit: an organiser's upload; the app refuses any other body past 64 KiB
 
 
 def serve(app: Flask, host: str, port: int, threads: int = THREADS, connection_limit: int = CONNECTION_LIMIT,
