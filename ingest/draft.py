@@ -75,18 +75,11 @@ def draft(folder: Path, docs: list[tuple[str, LoadedDocument]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_draft(folder: Path) -> tuple[Path, str, list[str]]:
-    """Write a draft folder/event.toml from the folder's documents, never over an existing one; returns its path, its
-    text and the files that could not be read."""
+def read_documents(folder: Path) -> tuple[list[tuple[str, LoadedDocument]], list[str]]:
+    """The readable documents of a folder as (file name, loaded document), and why the others could not be read."""
     from ingest.document import LoadError
     from ingest.pipeline import load_source, resolve_sources
-    from kb.errors import EventKBError
 
-    path = folder / MANIFEST
-    if not folder.is_dir():
-        raise EventKBError(f"{folder} is not a folder: give the folder that holds the event's documents.")
-    if path.exists():
-        raise EventKBError(f"{path} already exists: edit it, or move it aside to draft a new one.")
     _, sources, failures = resolve_sources([folder])
     docs = []
     for source in sources:
@@ -94,6 +87,20 @@ def write_draft(folder: Path) -> tuple[Path, str, list[str]]:
             docs.append((source.path.name, load_source(source)))
         except LoadError as exc:
             failures.append(str(exc))
+    return docs, failures
+
+
+def write_draft(folder: Path) -> tuple[Path, str, list[str]]:
+    """Write a draft folder/event.toml from the folder's documents, never over an existing one; returns its path, its
+    text and the files that could not be read."""
+    from kb.errors import EventKBError
+
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise EventKBError(f"{folder} is not a folder: give the folder that holds the event's documents.")
+    if path.exists():
+        raise EventKBError(f"{path} already exists: edit it, or move it aside to draft a new one.")
+    docs, failures = read_documents(folder)
     if not docs:
         raise EventKBError(f"No readable .txt, .md, .pdf, .vtt or .srt file in {folder}: put the event's documents there first.")
     text = draft(folder, docs)

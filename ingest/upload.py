@@ -192,8 +192,8 @@ def review(draft: Draft) -> dict:
     one, the files and the manifest (the one saved, else a draft from the documents with the title, date and
     organiser typed at creation)."""
     from ingest.draft import draft as draft_manifest
+    from ingest.draft import read_documents
     from ingest.people import label_people
-    from ingest.pipeline import load_source, resolve_sources
 
     if not draft.files():
         raise EventKBError("Upload the event's documents first.")
@@ -202,13 +202,8 @@ def review(draft: Draft) -> dict:
         scratch.mkdir()
         for name in draft.files():
             shutil.copy(draft.folder / name, scratch / name)
-        _, sources, failures = resolve_sources([scratch])
-        docs = []
-        for source in sources:
-            try:
-                docs.append((source.path.name, load_source(source)))
-            except LoadError as exc:
-                failures.append(str(exc).replace(str(scratch), draft.id))
+        docs, failures = read_documents(scratch)
+        failures = [f.replace(str(scratch), draft.id) for f in failures]
         people = [{"name": f.person.name, "role": f.person.role, "turns": f.turns} for f in label_people([d for _, d in docs])]
         drafted = _typed_in(draft_manifest(scratch, docs), draft.typed()) if docs else ""
     saved = draft.folder / MANIFEST
