@@ -141,7 +141,7 @@ def main() -> None:
     engines._embedder = FakeEmbedder()
     engines._generator = BusyGenerator(obedient, word_s=float(os.environ.get("EVENTKB_FAKE_WORD_S", "0.05")))
     engines._meter = FakeMeter(1.0)
-    app = create_app({"ENGINES": engines})
+    app = create_app({"ENGINES": engines, "ADMIN_TOKEN": os.environ.get("EVENTKB_FAKE_ADMIN_TOKEN") or None})
     print("serving", flush=True)
     serve(app, "127.0.0.1", port, connection_limit=int(os.environ.get("EVENTKB_FAKE_CONNECTIONS", CONNECTION_LIMIT)),
           channel_timeout=int(os.environ.get("EVENTKB_FAKE_CHANNEL_TIMEOUT", CHANNEL_TIMEOUT_S)))

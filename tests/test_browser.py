@@ -271,3 +271,75 @@ def test_a_follow_up_is_searched_standalone_and_a_new_conversation_starts_afresh
     assert re.search(r": 1 (réponse|answer)", page.locator("#conversation-total").inner_text())
     assert errors == []
     context.close()
+
+
+def test_an_organiser_adds_an_event_in_the_browser_and_attendees_ask_it_and_all_events(tmp_path_factory, event_home, browser):
+    from tests.pdfgen import pdf_bytes, report_pages
+    from tests.test_admin import NEW, TRANSCRIPT
+
+    home = tmp_path_factory.mktemp("kb-browser-admin") / "kb"
+    shutil.copytree(event_home, home)
+    documents = tmp_path_factory.mktemp("uploads")
+    (documents / "transcript.md").write_text(TRANSCRIPT, encoding="utf-8")
+    (documents / "report.pdf").write_bytes(pdf_bytes(report_pages()))
+    (documents / "slides.pdf").write_bytes(b"PK\x03\x04" + b"\0" * 2000)  # an archive renamed .pdf
+    server = Server(home, word_s=0.01, admin_token="organiser-token")
+    url = f"http://127.0.0.1:{server.port}"
+    context = browser.new_context(locale="en-GB", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url + "/admin")
+        page.fill("#token", "organiser-token")
+        page.dispatch_event("#token", "change")
+        page.fill("#title", "Water and data centres")
+        page.fill("#date", "2025-05-20")
+        page.fill("#organiser", "Green IT Ghent")
+        page.click("#create-button")
+        page.wait_for_selector("#step-upload:not([hidden])")
+        page.set_input_files("#files", [str(documents / "transcript.md"), str(documents / "slides.pdf")])
+        page.click("#upload-button")
+        page.wait_for_selector("#refused li")
+        assert "slides.pdf: it is not a PDF (its content is a zip archive)" in page.locator("#refused").inner_text()
+        assert page.locator("#uploaded li").count() == 0 and page.locator("#admin-status.error").count() == 1
+        page.set_input_files("#files", [str(documents / "transcript.md"), str(documents / "report.pdf")])
+        page.click("#upload-button")
+        page.wait_for_selector("#people-found tbody tr")
+        people = page.locator("#people-found tbody").inner_text()
+        assert "Alice Martin" in people and "Bob Durand" in people and "engineer at CoolOps" in people
+        manifest = page.input_value("#manifest")
+        assert 'organiser = "Green IT Ghent"' in manifest
+        page.fill("#manifest", manifest.replace('name = "Alice Martin"\nrole = ""', 'name = "Alice Martin"\nrole = "director of Ghent DC"', 1))
+        page.click("#ingest-button")
+        page.wait_for_selector("#outcome:not([hidden])", timeout=60_000)
+        outcome = page.locator("#outcome").inner_text()
+        assert "Alice Martin (2)" in outcome and "report: 5" in outcome and int(re.search(r"passages\s+(\d+)", outcome, re.I)[1]) > 3
+        assert page.locator("#ingest-progress").get_attribute("value") == "100"
+        page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+        page.click("#open-event")
+        page.wait_for_selector("h1:has-text('Water and data centres')")
+        assert page.url == f"{url}/e/{NEW}/"
+        ask(page, "How much river water did the Ghent data centre use a year?")
+        assert "4 million litres" in page.locator(".turn .answer").first.inner_text()
+        assert page.locator(".citations a").first.get_attribute("href").startswith(f"/e/{NEW}/passage/")
+        page.locator(".turn .meta a").first.click()
+        page.wait_for_selector("#audit-question")
+        assert f"/e/{NEW}/audit/" in page.url
+        page.goto(url + "/events")
+        assert page.locator(f"#events tr[data-event='{NEW}']").inner_text().count("Water and data centres") == 1
+        page.screenshot(path=str(ARTIFACTS / "events.png"), full_page=True)
+        page.click("#ask-all")
+        page.wait_for_selector("h1:has-text('All events')")
+        ask(page, "How much river water did the Ghent data centre use a year?")
+        citation = page.locator(".citations a").first
+        assert citation.get_attribute("href").startswith(f"/e/{NEW}/passage/") and NEW in page.locator(".citations").inner_text()
+        citation.click()
+        page.wait_for_selector("mark#passage")
+        assert "river water" in page.locator("mark#passage").inner_text()
+        page.goto(url + "/")
+        assert "panel AILouvain" in page.locator("h1").inner_text()  # the default event is still at the root
+        assert errors == []
+    finally:
+        context.close()
+        server.stop()
