@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
                    "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design to measure (default legacy)")
 
-    p = command("serve", "Run the web app (chat, quotes, audit, energy, event) on this machine.")
+    p = command("serve", "Run the web app (chat, quotes, audit, energy, event; every event of the home, --event ID at /) on this machine.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design (default legacy; choose: the model picks a numbered sentence)")

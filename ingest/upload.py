@@ -21,8 +21,8 @@ from typing import Callable
 from ingest.document import LoadError
 from ingest.event import MANIFEST, load_event
 from kb.errors import EventKBError, NotFound
+from kb.series import UPLOADS_DIR
 
-UPLOADS_DIR = "uploads"
 DRAFT_FILE = ".draft.json"  # what the organiser typed when creating the event: title, date, organiser
 ALLOWED = (".txt", ".md", ".pdf", ".vtt", ".srt")
 MAX_FILE_BYTES = 20 * 1024 * 1024

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kb.embedder import Embedder
 from kb.errors import EventKBError, NotFound
+from kb.indexes import reciprocal_rank_fusion
 from kb.knowledge import CANDIDATES, Hit, KnowledgeBase, fuse, wordings
 from kb.query import event_glossary
 from kb.series import EventHome
@@ -25,9 +26,9 @@ def open_all(events: list[EventHome], embedder: Embedder | None = None) -> list[
 
 class Across:
     """Several events' knowledge bases searched and answered as one: what the answer path reads of a knowledge base
-    (passages, search, people, glossary, event), with every passage naming its event. Search ranks the events' top
-    lists together, as one index would: BM25's lists merged by score, dense search's by cosine similarity (one
-    embedder, so comparable), then fused as in one event."""
+    (passages, search, people, glossary, event), with every passage naming its event. Search fuses each event's own
+    ranking (what searching that event alone gives) by rank, so that a small event is not drowned by a large one;
+    passages of equal rank in two events are ordered by their dense score, comparable since one embedder made all."""
 
     def __init__(self, kbs: list[tuple[str, KnowledgeBase]]) -> None:
         if not kbs:
@@ -59,7 +60,8 @@ class Across:
 
     def _search(self, query: str, k: int, speaker: str | None, document: str | None, section: str | None, mode: str,
                 within: set[int] | None, expand: bool | None) -> list[Hit]:
-        merged: list[list[tuple[int, float]]] | None = None
+        rankings: list[list[int]] = []
+        closeness: dict[int, float] = {}  # row: its dense score (one embedder for all, so comparable across events)
         for event_id, kb in self.kbs:
             offset = self.offsets[event_id]
             local = None if within is None else {r - offset for r in within if offset <= r < offset + len(kb.passages)}
@@ -69,14 +71,15 @@ class Across:
                 lists = kb.ranked(query, max(k, CANDIDATES), speaker, document, section, mode, local, expand)
             except NotFound:  # that person or document is not one of this event's
                 continue
-            shifted = [[(row + offset, score) for row, score in ranked] for ranked in lists]
-            merged = shifted if merged is None else [a + b for a, b in zip(merged, shifted)]
-        if merged is None:
+            closeness.update((row + offset, score) for row, score in lists[-1])  # dense search's list (BM25's in bm25 mode)
+            rankings.append([row + offset for row, _ in fuse(kb.fusion, lists)[: max(k, CANDIDATES)]])
+        if not rankings:
             if within is not None:
                 return []
             raise NotFound(f"None of the events {', '.join(e for e, _ in self.kbs)} has what the filters ask for.")
-        ranked = fuse(self.fusion, [sorted(scored, key=lambda pair: -pair[1]) for scored in merged])
-        return [Hit(self.passages[row], score) for row, score in ranked[:k]]
+        fused = reciprocal_rank_fusion(rankings)
+        fused.sort(key=lambda pair: (-pair[1], -closeness.get(pair[0], -1.0)))  # equal ranks in two events: the closer passage first
+        return [Hit(self.passages[row], score) for row, score in fused[:k]]
 
     def passage(self, event_id: str, passage_id: str) -> Passage:
         """One passage of one of the events, with a clear error when there is none."""

@@ -17,6 +17,7 @@ from kb.errors import EventKBError, NotFound
 
 EVENTS_DIR = "events"
 ACROSS_DIR = "across"  # the audit log of the answers asked across events
+UPLOADS_DIR = "uploads"  # the documents of the events added from the browser, a folder each
 ROOT_FILES = (store.CURRENT, "builds", AUDIT_FILE, AUDIT_FILE + "-wal", AUDIT_FILE + "-shm", AUDIT_FILE + ".lock", ".ingest.lock")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -141,8 +142,10 @@ def home_for_ingest(home: Path, event_id: str | None) -> Path:
 
 
 def remove(home: Path, event_id: str) -> Path:
-    """Remove one event, its builds and its audit log, and nothing else; the directory it was in."""
+    """Remove one event, its builds, its audit log and the documents uploaded for it, and nothing else; the directory
+    it was in."""
     path = event_home(home, event_id)
+    shutil.rmtree(home / UPLOADS_DIR / event_id, ignore_errors=True)
     if path == home:
         for name in ROOT_FILES:
             target = home / name

@@ -90,6 +90,8 @@ def test_an_organiser_adds_an_event_from_created_to_served(client, home):
     quotes = client.get(f"/api/e/{NEW}/quotes?speaker=Alice+Martin").get_json()["quotes"]
     assert len(quotes) == 2 and all(q["speaker"] == "Alice Martin" for q in quotes)
     assert client.get("/api/search?q=river+water").get_json()["results"][0]["document"] == "panel-summary"  # the default event is untouched
+    series.remove(home, NEW)
+    assert not (home / UPLOADS_DIR / NEW).exists() and [e.id for e in series.events(home)] == ["ailouvain-2024-03-18"]
 
 
 def test_without_the_token_nothing_can_be_changed(client, home):

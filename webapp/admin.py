@@ -130,15 +130,14 @@ def ingest_progress(event_id: str) -> Response:
 
 def _run(engines, draft: upload.Draft, job: Job) -> None:
     """The ingest itself, in its own thread: progress into `job`, then the outcome or the one sentence of its failure."""
-    from kb.embedder import embedder_name, load_embedder
+    from kb.embedder import embedder_name
 
     def progress(stage: str, done: int, total: int) -> None:
         job.stage, job.done, job.total = stage, done, total
 
-    shared = engines._shared_embedder()
     try:
         result = upload.ingest_draft(draft, lambda event_id: series.home_for_ingest(engines.home, event_id), embedder_name(engines.embedder_spec),
-                                     lambda: shared or load_embedder(engines.embedder_spec), progress)
+                                     lambda: engines.embedder, progress)
         home = series.event_home(engines.home, draft.id)
         conn = store.open_readonly(store.current_build(home) / store.DB_FILE)
         try:

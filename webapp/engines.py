@@ -10,6 +10,7 @@ from kb import audit, series, store
 from kb.across import Across
 from kb.answer import FOLLOWUP, Answerer, BusyError
 from kb.energy import Meter, choose_meter
+from kb.embedder import Embedder, load_embedder
 from kb.errors import NotFound
 from kb.generator import Generator, load_generator
 from kb.knowledge import KnowledgeBase
@@ -17,7 +18,6 @@ from kb.paths import kb_home
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestResult
-    from kb.embedder import Embedder
 
 ALL = "all"  # the event id that means every event of the home at once
 
@@ -76,13 +76,17 @@ class Engines:
         current = store.current_build(home)
         if isinstance(opened, KnowledgeBase) and current is not None and opened.build.name == current.name:
             return opened
-        kb = KnowledgeBase.open(home, embedder=self._shared_embedder(), embedder_spec=self.embedder_spec)
+        kb = KnowledgeBase.open(home, embedder=self.embedder, embedder_spec=self.embedder_spec)
         self._kbs[key] = kb
         return kb
 
-    def _shared_embedder(self) -> Embedder | None:
-        """The embedder one of the open knowledge bases has loaded, for the next to share (None before the first query)."""
-        return self._embedder or next((kb._embedder for kb in self._kbs.values() if isinstance(kb, KnowledgeBase) and kb._embedder), None)
+    @property
+    def embedder(self) -> Embedder:
+        """The one embedder every event's knowledge base and every ingest from the browser uses, loaded on first use."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.embedder_spec)
+            return self._embedder
 
     @property
     def generator(self) -> Generator:
@@ -145,8 +149,7 @@ class EventEngines:
         """Ingest the configured sources again (the bundled event by default) into this event's home; the next request
         opens the new build."""
         from ingest.pipeline import ingest
-        from kb.embedder import embedder_name, load_embedder
+        from kb.embedder import embedder_name
 
         e = self.engines
-        shared = e._shared_embedder()
-        return ingest(e.ingest_paths, self.home, embedder_name(e.embedder_spec), lambda: shared or load_embedder(e.embedder_spec), log=lambda m: None)
+        return ingest(e.ingest_paths, self.home, embedder_name(e.embedder_spec), lambda: e.embedder, log=lambda m: None)
