@@ -83,3 +83,13 @@ def test_three_events_in_one_home_stay_apart(tmp_path, capsys, monkeypatch):
         assert main(["search", question, "--event", "all", "--k", "5", "--json"]) == 0
         results = json.loads(capsys.readouterr().out)["results"]
         assert any(r["event"] == name and words in " ".join(r["text"].lower().split()) for r in results), [(r["event"], r["text"][:60]) for r in results]
+    # Asked across the three, with the default model: retrieval reaches the question's event, and what the answer cites
+    # names it (the answer is kept in the log of answers across events, not in the event's).
+    question, _ = EVENTS["w3c-webml-workshop-2020-09-16"]
+    assert main(["ask", question, "--event", "all", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert any(r["event"] == "w3c-webml-workshop-2020-09-16" for r in record["retrieved"][:3])
+    assert all(c["event"] == "w3c-webml-workshop-2020-09-16" for c in record["citations"]), record["citations"]
+    assert record["abstained"] or record["citations"]
+    assert main(["audit", "--event", "w3c-webml-workshop-2020-09-16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["answers"] == []
