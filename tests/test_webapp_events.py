@@ -106,3 +106,14 @@ def test_an_event_ingested_while_the_app_runs_is_served_at_once(client, home, tm
     assert "water-meetup-2026" in client.get("/events").get_data(as_text=True)
     hits = client.get("/api/e/all/search?q=river+water&k=50").get_json()["results"]
     assert {h["event"] for h in hits} >= {MEETUP, "water-meetup-2026"}
+
+
+def test_a_chosen_set_of_events_is_searched_and_asked_together(client, home, tmp_path):
+    add_event(home, meetup(tmp_path / "src2", "water-meetup-2026"))
+    chosen = f"{MEETUP},water-meetup-2026"
+    hits = client.get(f"/api/e/{chosen}/search?q=river+water&k=50").get_json()["results"]
+    assert {h["event"] for h in hits} == {MEETUP, "water-meetup-2026"}
+    record = client.post(f"/api/e/{chosen}/ask", json={"question": "How much river water did the Ghent data centre use for cooling?"}).get_json()
+    assert record["citations"] and {c["event"] for c in record["citations"]} <= {MEETUP, "water-meetup-2026"}
+    assert "Water and data centres meetup" in client.get(f"/e/{chosen}/").get_data(as_text=True)
+    assert client.get(f"/api/e/{MEETUP},nope/search?q=water").status_code == 404

@@ -8,12 +8,11 @@ from typing import Iterator
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
-from kb import across, audit
+from kb import across, audit, series
 from kb.across import Across
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
 from kb.energy import REFERENCES
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound, Unavailable
-from webapp.engines import ALL
 from webapp.routing import current_event, route
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -282,7 +281,7 @@ def answer(answer_id: str) -> Response:
 
 @route(bp, "GET", "/passages/<passage_id>")
 def passage(passage_id: str) -> Response:
-    if current_event() == ALL:
+    if series.several(current_event()):
         raise NotFound("A passage belongs to one event: ask for /api/e/EVENT/passages/ID, the event its citation names.")
     kb = engines().kb
     centre = kb.passage(passage_id)

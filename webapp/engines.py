@@ -11,7 +11,6 @@ from kb.across import Across
 from kb.answer import FOLLOWUP, Answerer, BusyError
 from kb.energy import Meter, choose_meter
 from kb.embedder import Embedder, load_embedder
-from kb.errors import NotFound
 from kb.generator import Generator, load_generator
 from kb.knowledge import KnowledgeBase
 from kb.paths import kb_home
@@ -19,7 +18,7 @@ from kb.paths import kb_home
 if TYPE_CHECKING:
     from ingest.pipeline import IngestResult
 
-ALL = "all"  # the event id that means every event of the home at once
+ALL = "all"  # the event id that means every event of the home at once (ids separated by commas: those events)
 
 
 class Engines:
@@ -49,9 +48,11 @@ class Engines:
         return series.events(self.home)
 
     def event(self, event_id: str | None = None) -> "EventEngines":
-        """The engines of one event (None: the default one; "all": every event at once); NotFound for an unknown id."""
-        if event_id == ALL:
-            return EventEngines(self, ALL, series.across_home(self.home))
+        """The engines of one event (None: the default one; "all", or ids separated by commas: several at once);
+        NotFound for an unknown id."""
+        if series.several(event_id):
+            series.chosen(self.home, event_id)  # NotFound for an unknown id
+            return EventEngines(self, event_id, series.across_home(self.home))
         wanted = event_id or self.default_event
         if wanted is None:
             found = self.events()
@@ -61,14 +62,13 @@ class Engines:
     def knowledge(self, event: "EventEngines") -> KnowledgeBase | Across:
         """The event's knowledge base, opened once and again when a new build of it is current."""
         with self._lock:
-            if event.id == ALL:
-                parts = [(e.id, self._open(e.id, e.path)) for e in self.events()]
-                if not parts:
-                    raise NotFound(f"{self.home} holds no event yet: ingest one first.")
+            if series.several(event.id):
+                parts = [(e.id, self._open(e.id, e.path)) for e in series.chosen(self.home, event.id)]
                 builds = "+".join(kb.build.name for _, kb in parts)
-                if not isinstance(self._kbs.get(ALL), Across) or self._kbs[ALL].build.name != builds:
-                    self._kbs[ALL] = Across(parts)
-                return self._kbs[ALL]
+                joined = self._kbs.get(event.id)
+                if not isinstance(joined, Across) or joined.build.name != builds:
+                    joined = self._kbs[event.id] = Across(parts)
+                return joined
             return self._open(event.id or "", event.home)
 
     def _open(self, key: str, home: Path) -> KnowledgeBase:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kb import across, audit
+from kb import across, audit, series
 from kb.across import Across
 from kb.energy import EQUIVALENTS, LABELS_SOURCE, REFERENCES, cloud_total, energy_classes, energy_label
 from kb.errors import EventKBError, NotFound
@@ -154,7 +154,7 @@ def energy() -> str:
 
 @route(bp, "GET", "/event")
 def event():
-    if current_event() == ALL:
+    if series.several(current_event()):
         return redirect(url_for("pages.events"))
     kb = engines().kb
     return render_template("event.html", event=kb.event or {}, people=kb.people, documents=kb.documents(), references=kb.references())
@@ -162,7 +162,7 @@ def event():
 
 @route(bp, "GET", "/passage/<passage_id>")
 def passage(passage_id: str) -> str:
-    if current_event() == ALL:
+    if series.several(current_event()):
         raise NotFound("A passage belongs to one event: open it at /e/EVENT/passage/ID, as the answers' citations link it.")
     kb = engines().kb
     centre = kb.passage(passage_id)
