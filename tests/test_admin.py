@@ -102,7 +102,10 @@ def test_without_the_token_nothing_can_be_changed(client, home):
     off = client.post("/api/admin/events", json={"title": "X"}, headers=AUTH)
     assert off.status_code == 403 and "EVENTKB_ADMIN_TOKEN" in off.get_json()["error"]["message"]
     assert tree(home) == before
-    assert client.get("/admin").status_code == 200  # the page itself asks for the token
+    page = client.get("/admin").get_data(as_text=True)  # the page itself asks for the token, and says when adding is off
+    assert 'id="admin-off"' in page and "EVENTKB_ADMIN_TOKEN" in page and 'id="add-event"' not in client.get("/events").get_data(as_text=True)
+    client.application.config["ADMIN_TOKEN"] = TOKEN
+    assert 'id="admin-off"' not in client.get("/admin").get_data(as_text=True) and 'href="/admin"' in client.get("/events").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("name, data, reason", [

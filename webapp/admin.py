@@ -44,7 +44,7 @@ def _engines():
 
 @bp.get("/admin")
 def admin_page() -> str:
-    return render_template("admin.html", limits={"files": upload.MAX_FILES, "file_mb": upload.MAX_FILE_BYTES // (1024 * 1024),
+    return render_template("admin.html", admin_on=bool(current_app.config.get("ADMIN_TOKEN")), limits={"files": upload.MAX_FILES, "file_mb": upload.MAX_FILE_BYTES // (1024 * 1024),
                                                  "upload_mb": upload.MAX_UPLOAD_BYTES // (1024 * 1024), "types": ", ".join(upload.ALLOWED)})
 
 

@@ -23,6 +23,8 @@ WORDS: dict[str, dict[str, str]] = {
     "answers_col": {"fr": "Réponses", "en": "Answers"},
     "energy_col": {"fr": "Énergie utilisée", "en": "Energy used"},
     "admin_title": {"fr": "Ajouter un événement", "en": "Add an event"},
+    "admin_off": {"fr": "L'ajout d'événements depuis le navigateur est désactivé : démarrez le serveur avec EVENTKB_ADMIN_TOKEN défini.",
+                  "en": "Adding events from the browser is off: start the server with EVENTKB_ADMIN_TOKEN set."},
     "admin_token": {"fr": "Jeton d'administration", "en": "Admin token"},
     "admin_no_token": {"fr": "Saisissez d'abord le jeton d'administration.", "en": "Type the admin token first."},
     "admin_create": {"fr": "Créer l'événement", "en": "Create the event"},

@@ -181,7 +181,7 @@ def passage(passage_id: str) -> str:
 def events() -> str:
     """The events of the home, each with its pages, and the chat across all of them."""
     found = [e.summary() for e in current_app.extensions["eventkb"].events()]
-    return render_template("events.html", events=found)
+    return render_template("events.html", events=found, admin_on=bool(current_app.config.get("ADMIN_TOKEN")))
 
 
 def same_site(target: str | None) -> str:
