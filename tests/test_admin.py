@@ -183,3 +183,22 @@ def test_a_failed_ingest_leaves_the_home_as_it_was(client, home, monkeypatch):
     assert job["state"] == "failed" and job["error"].startswith("The ingest failed on the server; nothing was changed.")
     assert [e.id for e in series.events(home)] == ["ailouvain-2024-03-18"] and not (home / series.EVENTS_DIR / NEW).exists()
     assert tree(home / "builds") == before
+
+
+def test_every_worker_sees_the_same_ingest_and_one_that_died_counts_as_failed(client, home):
+    import json
+
+    create(client)
+    client.post(f"/api/admin/events/{NEW}/files", data=files(("transcript.md", TRANSCRIPT.encode())), headers=AUTH)
+    assert client.post(f"/api/admin/events/{NEW}/ingest", headers=AUTH).status_code == 202
+    assert wait_for(client, NEW)["state"] == "done"
+    other = fake_client(home, lambda messages: "NOT_IN_SOURCES")  # another worker process's app over the same home
+    other.application.config["ADMIN_TOKEN"] = TOKEN
+    seen = other.get(f"/api/admin/events/{NEW}/ingest", headers=AUTH).get_json()
+    assert seen["state"] == "done" and seen["outcome"]["passages"] > 0
+    kept = home / UPLOADS_DIR / NEW / ".ingest.json"
+    kept.write_text(json.dumps({**json.loads(kept.read_text()), "state": "running", "pid": 2**22 + 12345}))  # a process that is gone
+    stale = other.get(f"/api/admin/events/{NEW}/ingest", headers=AUTH).get_json()
+    assert stale["state"] == "failed" and "The server stopped during the ingest" in stale["error"]
+    assert other.post(f"/api/admin/events/{NEW}/ingest", headers=AUTH).status_code == 202  # and it can be started again
+    assert wait_for(other, NEW)["state"] == "done"

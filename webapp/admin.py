@@ -2,9 +2,12 @@
 people found and the manifest, ingest it with its progress, see the outcome. The work is done by `ingest.upload`."""
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
@@ -17,25 +20,61 @@ from webapp.api import ApiError, require_admin
 bp = Blueprint("admin", __name__)
 
 
+JOB_FILE = ".ingest.json"  # in the event's upload folder, so that every web worker process sees the same ingest
+
+
 @dataclass
 class Job:
-    """One ingest started from the browser: where it is, and how it ended."""
+    """One ingest started from the browser: where it is, and how it ended; kept in a file beside the uploads."""
 
+    path: Path
     state: str = "running"  # then "done" or "failed"
     stage: str = "read"
     done: int = 0
     total: int = 0
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.time)
+    pid: int = field(default_factory=os.getpid)
     outcome: dict | None = None
     error: str | None = None
+    _saved: float = 0.0
 
     def to_json(self) -> dict:
         return {"state": self.state, "stage": self.stage, "done": self.done, "total": self.total, "outcome": self.outcome, "error": self.error,
-                "seconds": round(time.monotonic() - self.started, 1)}
+                "seconds": round(time.time() - self.started, 1)}
+
+    def save(self, every_s: float = 0.0) -> None:
+        """Write the job's state (at most every `every_s` seconds), whole or not at all."""
+        if every_s and time.monotonic() - self._saved < every_s:
+            return
+        self._saved = time.monotonic()
+        staged = self.path.with_suffix(f".{self.pid}.tmp")
+        staged.write_text(json.dumps({**self.to_json(), "started": self.started, "pid": self.pid}, ensure_ascii=False), encoding="utf-8")
+        os.replace(staged, self.path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Job | None":
+        """The job kept at `path`; one whose process is gone while it ran counts as failed."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        job = cls(path, data["state"], data["stage"], data["done"], data["total"], data["started"], data["pid"], data["outcome"], data["error"])
+        if job.state == "running" and not _alive(job.pid):
+            job.state, job.error = "failed", "The server stopped during the ingest; nothing was changed: start it again."
+        return job
 
 
-def _jobs() -> tuple[dict[str, Job], threading.Lock]:
-    return current_app.extensions.setdefault("eventkb_ingests", ({}, threading.Lock()))
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_starting = threading.Lock()
 
 
 def _engines():
@@ -110,11 +149,12 @@ def start_ingest(event_id: str) -> Response:
     require_admin()
     e = _engines()
     draft = upload.find(e.home, event_id)
-    jobs, lock = _jobs()
-    with lock:
-        if event_id in jobs and jobs[event_id].state == "running":
+    with _starting:
+        before = Job.load(draft.folder / JOB_FILE)
+        if before is not None and before.state == "running":
             raise ApiError(409, "conflict", "This event's ingest is already running: wait for it to finish.")
-        job = jobs[event_id] = Job()
+        job = Job(draft.folder / JOB_FILE)
+        job.save()
     threading.Thread(target=_run, args=(e, draft, job), name=f"ingest-{event_id}", daemon=True).start()
     return jsonify(job.to_json()), 202
 
@@ -122,7 +162,7 @@ def start_ingest(event_id: str) -> Response:
 @bp.get("/api/admin/events/<event_id>/ingest")
 def ingest_progress(event_id: str) -> Response:
     require_admin()
-    job = _jobs()[0].get(event_id)
+    job = Job.load(upload.find(_engines().home, event_id).folder / JOB_FILE)
     if job is None:
         raise ApiError(404, "not_found", "No ingest of this event was started: start it first.")
     return jsonify(job.to_json())
@@ -134,6 +174,7 @@ def _run(engines, draft: upload.Draft, job: Job) -> None:
 
     def progress(stage: str, done: int, total: int) -> None:
         job.stage, job.done, job.total = stage, done, total
+        job.save(every_s=0.5)
 
     try:
         result = upload.ingest_draft(draft, lambda event_id: series.home_for_ingest(engines.home, event_id), embedder_name(engines.embedder_spec),
@@ -148,10 +189,13 @@ def _run(engines, draft: upload.Draft, job: Job) -> None:
                        "people": [{"name": p["name"], "passages": p["passages"]} for p in people],
                        "empty_pages": result.empty_pages, "refused": [api.public(EventKBError(f)) for f in result.failures]}
         job.state = "done"
+        job.save()
     except EventKBError as exc:
         job.error, job.state = api.public(exc), "failed"
+        job.save()
     except Exception:  # the log keeps the details; the organiser gets one sentence
         import logging
 
         logging.getLogger(__name__).exception("ingest from the browser failed")
         job.error, job.state = "The ingest failed on the server; nothing was changed. The error was logged: try again.", "failed"
+        job.save()
