@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("search", "quotes", "ask"):
             p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them); "
                            "'all', or ids separated by commas, for several at once")
+        elif name in ("audit", "energy"):
+            p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them); "
+                           "'all' for the answers asked across events")
         elif name not in ("init", "events", "remove"):
             p.add_argument("--event", metavar="ID", help="the event, when the knowledge base holds several (`eventkb events` lists them)")
         return p
@@ -179,8 +182,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.command in ("search", "quotes", "ask") and series.several(args.event):
         return _across(args, base)
+    if args.command in ("audit", "energy") and args.event == "all":
+        return _audit_commands(args, series.across_home(base))  # the answers asked across events
     if series.several(args.event):
-        raise EventKBError(f"--event {args.event} names several events: only search, quotes and ask work across events; give one id.")
+        raise EventKBError(f"--event {args.event} names several events: only search, quotes and ask work across events "
+                           "(audit and energy take --event all, for the answers asked across events); give one id.")
     home = series.event_home(base, args.event)
     if args.command in ("audit", "energy"):
         return _audit_commands(args, home)

@@ -162,7 +162,7 @@ def test_search_and_quotes_across_events_name_each_result_s_event(two_events, tm
     assert "No one called 'Nobody Here' in the events" in capsys.readouterr().err
     assert main(["search", "water", "--event", "water-meetup-2025,nope"]) == 1
     assert "No event 'nope'" in capsys.readouterr().err
-    assert main(["audit", "--event", "all"]) == 1
+    assert main(["eval", "--event", "all"]) == 1
     assert "only search, quotes and ask work across events" in capsys.readouterr().err
     assert main(["ingest", str(meetup(tmp_path / "src3", "all"))]) == 1
     assert "cannot name an event folder" in capsys.readouterr().err
@@ -189,6 +189,7 @@ def test_asked_across_events_an_answer_cites_the_event_it_comes_from(two_events,
     assert all(r["event"] in ("ailouvain-2024-03-18", "water-meetup-2025") for r in record["retrieved"])
     kept = audit.get(audit.connect(series.across_home(two_events)), record["id"])  # the answers across events have their own log
     assert kept["citations"] == record["citations"]
+    assert main(["audit", "--event", "all", "--json"]) == 0 and [a["id"] for a in out_json(capsys)["answers"]] == [record["id"]]
     for event in series.events(two_events):  # and no event's own log holds it
         assert audit.listing(audit.connect(event.path)) == []
     assert main(["ask", "How much river water did the Ghent data centre use for cooling?", "--event", "all", "--model", "fake"]) == 0
