@@ -47,6 +47,7 @@ def test_the_default_event_stays_at_the_root_and_every_event_has_its_own_pages(c
     assert "Water and data centres meetup" in page and f'data-api="/api/e/{MEETUP}"' in page
     assert f'href="/e/{MEETUP}/quotes"' in page and f'href="/e/{MEETUP}/energy"' in page  # its links stay in the event
     quotes = client.get(f"/e/{MEETUP}/quotes?speaker=Alice+Martin").get_data(as_text=True)
+    assert '<span class="meta" id="current-event">Water and data centres meetup</span>' in quotes  # every page of an event names it
     assert quotes.count('data-speaker="Alice Martin"') == 2 and "Roald" not in quotes
     assert f'href="/e/{MEETUP}/passage/' in quotes
     event = client.get(f"/e/{MEETUP}/event").get_data(as_text=True)
