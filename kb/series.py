@@ -58,7 +58,7 @@ def _answer_totals(path: Path) -> tuple[int, float]:
     conn = sqlite3.connect(f"file:{path / AUDIT_FILE}?mode=ro", uri=True)
     try:
         count, joules = conn.execute("SELECT COUNT(*), COALESCE(SUM(CASE WHEN cached_from = '' THEN joules END), 0) FROM answers").fetchone()
-        return count, joules / 3600
+        return count, round(joules / 3600, 6)
     except sqlite3.Error:  # no answer table yet
         return 0, 0.0
     finally:
