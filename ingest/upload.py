@@ -97,6 +97,19 @@ def create(home: Path, title: str, day: str, organiser: str, taken: list[str]) -
     return Draft(event_id, folder)
 
 
+def drafts(home: Path) -> list[Draft]:
+    """The events added from the browser, in the order of their ids."""
+    folder = uploads(home)
+    return [Draft(p.name, p) for p in sorted(folder.iterdir()) if p.is_dir()] if folder.is_dir() else []
+
+
+def discard(draft: Draft, served: list[str]) -> None:
+    """Delete a draft and its files; an event already ingested (in `served`) is removed with `eventkb remove` instead."""
+    if draft.id in served:
+        raise Conflict(f"The event {draft.id!r} is served: remove it with `eventkb remove {draft.id}`, which deletes its files too.")
+    shutil.rmtree(draft.folder)
+
+
 def find(home: Path, event_id: str) -> Draft:
     folder = uploads(home) / event_id
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,80}", event_id) or not folder.is_dir():

@@ -202,3 +202,18 @@ def test_every_worker_sees_the_same_ingest_and_one_that_died_counts_as_failed(cl
     assert stale["state"] == "failed" and "The server stopped during the ingest" in stale["error"]
     assert other.post(f"/api/admin/events/{NEW}/ingest", headers=AUTH).status_code == 202  # and it can be started again
     assert wait_for(other, NEW)["state"] == "done"
+
+
+def test_events_being_added_are_listed_and_can_be_discarded_until_served(client, home):
+    create(client)
+    client.post(f"/api/admin/events/{NEW}/files", data=files(("transcript.md", TRANSCRIPT.encode())), headers=AUTH)
+    other = create(client, "Second meetup", "2025-06-01")
+    listed = {d["id"]: d for d in client.get("/api/admin/events", headers=AUTH).get_json()["events"]}
+    assert listed[NEW]["files"] == ["transcript.md"] and listed[NEW]["title"] == "Water and data centres" and not listed[NEW]["served"]
+    assert client.delete(f"/api/admin/events/{other}", headers=AUTH).status_code == 200 and not (home / UPLOADS_DIR / other).exists()
+    client.post(f"/api/admin/events/{NEW}/ingest", headers=AUTH)
+    assert wait_for(client, NEW)["state"] == "done"
+    assert [d["served"] for d in client.get("/api/admin/events", headers=AUTH).get_json()["events"]] == [True]
+    served = client.delete(f"/api/admin/events/{NEW}", headers=AUTH)
+    assert served.status_code == 409 and f"eventkb remove {NEW}" in served.get_json()["error"]["message"]
+    assert client.delete(f"/api/admin/events/{NEW}").status_code == 401

@@ -308,6 +308,11 @@ def test_an_organiser_adds_an_event_in_the_browser_and_attendees_ask_it_and_all_
         page.wait_for_selector("#people-found tbody tr")
         people = page.locator("#people-found tbody").inner_text()
         assert "Alice Martin" in people and "Bob Durand" in people and "engineer at CoolOps" in people
+        page.reload()  # the organiser comes back later: the event being added is listed, and continues where it was
+        page.wait_for_selector(f"#drafts li[data-event='{NEW}'] button.continue")
+        page.click(f"#drafts li[data-event='{NEW}'] button.continue")
+        page.wait_for_selector("#people-found tbody tr")
+        assert page.locator("#uploaded li").count() == 2
         manifest = page.input_value("#manifest")
         assert 'organiser = "Green IT Ghent"' in manifest
         page.fill("#manifest", manifest.replace('name = "Alice Martin"\nrole = ""', 'name = "Alice Martin"\nrole = "director of Ghent DC"', 1))

@@ -102,6 +102,28 @@ def create_event() -> Response:
     return jsonify({"id": draft.id, "files": []}), 201
 
 
+@bp.get("/api/admin/events")
+def list_drafts() -> Response:
+    """The events added from the browser: id, what was typed, files, whether the manifest was saved, whether it is served."""
+    require_admin()
+    home = _engines().home
+    served = {e.id for e in series.events(home)}
+    return jsonify({"events": [{"id": d.id, **d.typed(), "files": d.files(), "saved": (d.folder / upload.MANIFEST).is_file(), "served": d.id in served}
+                               for d in upload.drafts(home)]})
+
+
+@bp.delete("/api/admin/events/<event_id>")
+def discard(event_id: str) -> Response:
+    """Delete an event being added, and its files (an event already served is removed with `eventkb remove`)."""
+    require_admin()
+    home = _engines().home
+    try:
+        upload.discard(upload.find(home, event_id), [e.id for e in series.events(home)])
+    except upload.Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return jsonify({"id": event_id, "discarded": True})
+
+
 @bp.post("/api/admin/events/<event_id>/files")
 def upload_files(event_id: str) -> Response:
     """Multipart files (field "files"), kept all together or, when one is refused, none: {"files"} or the reasons."""

@@ -9,7 +9,10 @@ const token = document.getElementById("token");
 let eventId = null;
 
 token.value = sessionStorage.getItem("eventkb-admin-token") || "";
-token.addEventListener("change", () => sessionStorage.setItem("eventkb-admin-token", token.value));
+token.addEventListener("change", () => {
+  sessionStorage.setItem("eventkb-admin-token", token.value);
+  listDrafts();
+});
 
 function say(text, failed = false) {
   statusLine.textContent = text;
@@ -40,6 +43,50 @@ async function call(method, path, body) {
   return data;
 }
 
+// The events added from the browser, each to continue (or, until it is served, to discard).
+async function listDrafts() {
+  let found;
+  try {
+    found = await call("GET", "");
+  } catch (error) {
+    return;  // no token yet, or a wrong one: the steps below say so when used
+  }
+  const items = found.events.map((d) => {
+    const item = el("li", { "data-event": d.id }, `${d.title || d.id} (${d.id}${d.served ? `, ${words.served}` : ""}) `);
+    const more = el("button", { type: "button", class: "continue" }, words.continue);
+    more.addEventListener("click", () => resume(d));
+    item.append(more);
+    if (!d.served) {
+      const drop = el("button", { type: "button", class: "discard" }, words.discard);
+      drop.addEventListener("click", async () => {
+        try {
+          await call("DELETE", `/${encodeURIComponent(d.id)}`);
+          say(words.discarded.replace("{id}", d.id));
+          listDrafts();
+        } catch (error) {
+          say(error.message, true);
+        }
+      });
+      item.append(" ", drop);
+    }
+    return item;
+  });
+  document.getElementById("drafts").replaceChildren(...items);
+  document.getElementById("step-drafts").hidden = items.length === 0;
+}
+
+async function resume(draft) {
+  eventId = draft.id;
+  document.getElementById("event-id").textContent = `(${eventId})`;
+  document.getElementById("step-upload").hidden = false;
+  fill(document.getElementById("uploaded"), draft.files);
+  try {
+    if (draft.files.length) await review();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
 function fill(list, items) {
   list.replaceChildren(...items.map((item) => el("li", {}, item)));
 }
@@ -51,10 +98,9 @@ document.getElementById("create").addEventListener("submit", async (event) => {
       title: document.getElementById("title").value, date: document.getElementById("date").value,
       organiser: document.getElementById("organiser").value,
     });
-    eventId = made.id;
-    document.getElementById("event-id").textContent = `(${eventId})`;
-    document.getElementById("step-upload").hidden = false;
+    await resume({ id: made.id, files: [] });
     say(words.created.replace("{id}", eventId));
+    listDrafts();
   } catch (error) {
     say(error.message, true);
   }
@@ -145,3 +191,5 @@ function showOutcome(outcome) {
   list.append(el("dt"), open);
   list.hidden = false;
 }
+
+if (token.value) listDrafts();
