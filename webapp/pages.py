@@ -109,7 +109,7 @@ def quotes() -> str:
     if not speaker:
         groups = []
     elif isinstance(kb, Across):
-        groups = [(event_id, person, hits) for event_id, person, hits in across.quotes(kb.kbs, speaker, query or None)]
+        groups = across.quotes(kb.kbs, speaker, query or None)
     else:
         person, hits = kb.quotes(speaker, query or None)
         groups = [(None, person, hits)]
