@@ -217,3 +217,10 @@ def test_events_being_added_are_listed_and_can_be_discarded_until_served(client,
     served = client.delete(f"/api/admin/events/{NEW}", headers=AUTH)
     assert served.status_code == 409 and f"eventkb remove {NEW}" in served.get_json()["error"]["message"]
     assert client.delete(f"/api/admin/events/{NEW}").status_code == 401
+
+
+def test_text_that_starts_like_a_program_s_signature_is_still_text():
+    from ingest.upload import content_problem
+
+    assert content_problem("panel.md", "MZ : Bonjour à toutes et à tous.\n".encode()) is None  # a speaker's initials
+    assert content_problem("panel.md", b"MZ\x90\x00\x03\x00") == "it is not text (its content is a Windows program)"
