@@ -13,7 +13,7 @@ from kb.across import Across
 from kb.answer import MAX_QUESTION_CHARS, BusyError, validate
 from kb.energy import REFERENCES
 from kb.errors import EventKBError, NoKnowledgeBase, NotFound, Unavailable
-from webapp.routing import current_event, route
+from webapp.routing import current_engines, current_event, route
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -96,7 +96,7 @@ def require_admin() -> None:
 
 def engines():
     """The engines of the event this request is for (its URL's, else the default event)."""
-    return current_app.extensions["eventkb"].event(current_event())
+    return current_engines()
 
 
 def _question() -> tuple[str, str | None]:

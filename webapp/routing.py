@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Blueprint, Flask, g
+from flask import Blueprint, Flask, current_app, g
 
 
 def route(bp: Blueprint, method: str, rule: str) -> Callable:
@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def known_event() -> None:
         if g.get("event"):
-            app.extensions["eventkb"].event(g.event)  # NotFound, listing the events, for an id the home does not hold
+            current_engines()  # NotFound, listing the events, for an id the home does not hold
 
     @app.url_defaults
     def event_in_urls(endpoint: str, values: dict) -> None:
@@ -36,6 +36,13 @@ def init_app(app: Flask) -> None:
             values.pop("event", None)  # event=None: this request's event, as when no event is given
             if g.get("event"):
                 values["event"] = g.event
+
+
+def current_engines():
+    """The engines of the event this request is for, looked up once per request (it reads the events' manifests)."""
+    if "event_engines" not in g:
+        g.event_engines = current_app.extensions["eventkb"].event(g.get("event"))
+    return g.event_engines
 
 
 def current_event() -> str | None:
