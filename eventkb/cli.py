@@ -375,9 +375,10 @@ def _serve(args: argparse.Namespace, home: Path, event: str | None) -> int:
 
         if not (args.backend or os.environ.get("EVENTKB_BACKEND_URL")):
             print(f"warning: each of the {args.workers} workers loads its own model; with --backend they share one model server.", file=sys.stderr)
-        create_app(config).extensions["eventkb"].kb  # one sentence now if the knowledge base cannot be opened; models load in the workers
+        checked = create_app(config)
+        checked.extensions["eventkb"].kb  # one sentence now if the knowledge base cannot be opened; models load in the workers
         print(f"eventkb is serving {home} at http://{args.host}:{args.port} with {args.workers} workers  (Ctrl-C to stop)", flush=True)
-        _print_events(create_app(config), f"http://{args.host}:{args.port}")
+        _print_events(checked, f"http://{args.host}:{args.port}")
         serve_workers(warm_app, args.host, args.port, args.workers)
         return 0
     print("Loading the knowledge base and the models ...", flush=True)
