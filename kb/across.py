@@ -43,8 +43,8 @@ class Across:
         self.fusion = kbs[0][1].fusion
         self.glossary = tuple(dict.fromkeys(line for _, kb in kbs for line in kb.glossary))
         self.people = _people(kbs)
-        self.event = {"id": "all", "title": "; ".join((kb.event or {}).get("title") or e for e, kb in kbs),
-                      "events": [{"id": e, "title": (kb.event or {}).get("title") or e, "date": (kb.event or {}).get("date")} for e, kb in kbs]}
+        events = [{"id": e, "title": (kb.event or {}).get("title") or e, "date": (kb.event or {}).get("date")} for e, kb in kbs]
+        self.event = {"id": "all", "title": "; ".join(e["title"] for e in events), "events": events}
         self.build = Path("+".join(kb.build.name for _, kb in kbs))  # what an answer's cache key and record name as its build
 
     @property
