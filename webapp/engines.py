@@ -112,9 +112,6 @@ class Engines:
     def answerer(self, logged: bool = True) -> Answerer:
         return self.event().answerer(logged)
 
-    def audit_log(self):
-        return self.event().audit_log()
-
 
 @dataclass
 class EventEngines:
