@@ -1,13 +1,15 @@
 """Answer quality, speed and energy of the answer designs side by side, per event, on one fresh batch of each event.
 
-Usage: .venv/bin/python benchmarks/compare_answers.py [--designs legacy,choose] [--batches hq,a17] [--oracle] [--json OUT]
+Usage: .venv/bin/python benchmarks/compare_answers.py [--designs legacy,choose] [--batches hq,a17] [--oracle] [--repack 1,0]
+       [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
 the questions of the named batch (by default "hq" on the bundled event, "a17" on the others: written before the
 change they measure) through each design with the default model, and prints key facts (same- and cross-language apart),
 citation precision, abstention recall, language match, time to first token, full answer and energy per answer.
 With --oracle, the passage that answers each question is put first among the retrieved ones (the ceiling of each
-design when retrieval is perfect); unanswerable questions are asked as they are. About 6 s per question and design
-on 2 cores.
+design when retrieval is perfect); unanswerable questions are asked as they are. With --repack 1,0, each design runs
+with llama.cpp's weight repacking on, then off (two loads of the model), and the rows count the answers that differ.
+About 6 s per question and design on 2 cores.
 """
 from __future__ import annotations
 
@@ -105,6 +107,7 @@ def main() -> int:
     parser.add_argument("--batches", default="hq,a17", help="the bundled event's batch and the other events' (default hq,a17; the second round: hr,a17b)")
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
+    parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
@@ -118,8 +121,9 @@ def main() -> int:
         inputs = {args.only: inputs[args.only]}
     designs = [d for d in args.designs.split(",") if d]
     embedder = load_embedder()
-    generator = load_generator()
-    out: dict = {"model": generator.info.to_json(), "events": {}}
+    repacks = [r == "1" for r in args.repack.split(",")] if args.repack else [None]
+    generators = {"" if r is None else f"/repack={int(r)}": load_generator(repack=r) for r in repacks}
+    out: dict = {"model": next(iter(generators.values())).info.to_json(), "events": {}}
     for event, (paths, batch) in inputs.items():
         home = args.work / event
         ingest(paths, home, embedder_name(), lambda: embedder, log=lambda m: None)
@@ -128,22 +132,27 @@ def main() -> int:
         print(f"## {event}: batch {batch}, {len(questions)} questions", file=sys.stderr)
         entry = out["events"][event] = {"batch": batch, "questions": len(questions), "designs": {}}
         for design in designs:
-            print(f"  {design}", file=sys.stderr)
-            answerer = Answerer(AnswerFirst(kb) if args.oracle else kb, generator, choose_meter(), None, cache=False, design=design)
-            answerer.ask(questions[0]["question"])  # warm: the model's constant prefix, as in the web app
-            rows = run(answerer, kb, questions, lambda m: print(m, file=sys.stderr, flush=True))
-            entry["designs"][design] = {"summary": summary(rows), "rows": rows}
+            first = None
+            for label, generator in generators.items():
+                print(f"  {design}{label}", file=sys.stderr)
+                answerer = Answerer(AnswerFirst(kb) if args.oracle else kb, generator, choose_meter(), None, cache=False, design=design)
+                answerer.ask(questions[0]["question"])  # warm: the model's constant prefix, as in the web app
+                rows = run(answerer, kb, questions, lambda m: print(m, file=sys.stderr, flush=True))
+                entry["designs"][design + label] = {"summary": summary(rows), "rows": rows}
+                first = first or rows
+                entry["designs"][design + label]["summary"]["differ"] = sum(a["answer"] != b["answer"] for a, b in zip(first, rows))
         kb.close()
     cols = ["key_fact_accuracy", "key_facts_same", "key_facts_cross", "citation_precision", "abstention_recall", "abstention_precision",
             "language_match", "first_token_s_p50", "total_s_p50", "wh_p50"]
     heads = ["facts", "same", "cross", "cit.prec", "abst.rec", "abst.prec", "lang", "1st tok s", "total s", "Wh"]
     for event, entry in out["events"].items():
         print(f"\n## {event}: fresh batch {entry['batch']}, {entry['questions']} questions" + (", answering passage first" if args.oracle else ""))
-        print("  " + f"{'design':8} " + " ".join(f"{h:>9}" for h in heads) + "  modes")
+        print("  " + f"{'design':17} " + " ".join(f"{h:>9}" for h in heads) + "  modes")
         for design, d in entry["designs"].items():
             s = d["summary"]
             cells = " ".join(f"{s[c]:9}" if s[c] is not None else f"{'-':>9}" for c in cols)
-            print(f"  {design:8} {cells}  {s['modes']}")
+            differ = f"; {s['differ']} answers differ from the first setting's" if len(generators) > 1 else ""
+            print(f"  {design:17} {cells}  {s['modes']}{differ}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
     return 0

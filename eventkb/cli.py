@@ -180,6 +180,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    if args.command == "ask":
+        from kb.generator import preload
+
+        preload(args.model, args.backend)
     if args.command in ("search", "quotes", "ask") and series.several(args.event):
         return _across(args, base)
     if args.command in ("audit", "energy") and args.event == "all":

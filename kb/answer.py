@@ -348,7 +348,8 @@ class Answerer:
         run.asked, run.conversation = question, conversation
         if history:
             self._rewrite(run, history, gone)
-        run.cache_key = cache_key(run.question, self.kb.build.name, self.generator.info.sha256, self.settings)
+        engine = dict(self.generator.info.options)  # how llama.cpp ran the model, which can change its replies
+        run.cache_key = cache_key(run.question, self.kb.build.name, self.generator.info.sha256, {**self.settings, **({"engine": engine} if engine else {})})
         earlier = audit.cached(self.audit_log, run.cache_key) if self.cache and self.audit_log is not None else None
         if earlier is not None:
             yield from self._repeat(run, earlier)

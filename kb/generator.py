@@ -6,6 +6,11 @@ Both serialise calls behind one lock per instance, since a llama.cpp context is 
 from __future__ import annotations
 
 import atexit
+import ctypes
+import dataclasses
+import hashlib
+import importlib.util
+import json
 import os
 import re
 import threading
@@ -18,7 +23,7 @@ import numpy as np
 from kb.errors import EventKBError
 
 N_CTX = 2048
-
+PREFIX_FILES = 32  # evaluated system prompts kept on disk, the most recently used
 
 @dataclass
 class Usage:
@@ -37,9 +42,11 @@ class ModelInfo:
     file: str  # the GGUF file, or the model server's address
     sha256: str
     backend: str = "llama.cpp"  # or "openai-compatible": a model server elsewhere
+    options: tuple[tuple[str, object], ...] = ()  # how the engine runs the model, where that can change its replies
 
     def to_json(self) -> dict:
-        return {"name": self.name, "file": self.file, "sha256": self.sha256, "backend": self.backend}
+        return {"name": self.name, "file": self.file, "sha256": self.sha256, "backend": self.backend,
+                **({"options": dict(self.options)} if self.options else {})}
 
 
 class Generator(Protocol):
@@ -63,22 +70,116 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def repack_wanted(value: str | None = None) -> bool:
+    """Whether llama.cpp repacks the weights at load: $EVENTKB_REPACK ("1" or "0"), else `default_repack()`."""
+    value = os.environ.get("EVENTKB_REPACK", "") if value is None else value
+    if value not in ("", "0", "1"):
+        raise EventKBError(f"EVENTKB_REPACK is {value!r}: set it to 1 (repack the weights at load) or 0 (do not).")
+    return value == "1" if value else default_repack()
+
+
+def default_repack() -> bool:
+    """Off where llama.cpp was built for AVX-512, on (llama.cpp's own default) elsewhere. Measured on an AVX-512 CPU
+    with 2 cores (BENCHMARKS.md, "llama.cpp's weight repacking"): without repacking the model loads in a third of the
+    time, takes 600 MB less, and answers sooner on all three events; AVX2-only CPUs were not measured."""
+    from llama_cpp import llama_cpp as lib
+
+    return b"AVX512 = 1" not in lib.llama_print_system_info()
+
+
+_params_lock = threading.Lock()
+
+
+def _llama_version() -> str:
+    import llama_cpp
+
+    return llama_cpp.__version__
+
+
+def _llama(path: Path, threads: int, repack: bool):
+    """llama-cpp-python's Llama on `path`, with llama.cpp's weight repacking on or off (its `--no-repack`, which
+    llama-cpp-python does not expose: it is set in the default parameters Llama starts from, restored after)."""
+    from llama_cpp import Llama
+    from llama_cpp import llama_cpp as lib
+
+    with _params_lock:
+        defaults = lib.llama_model_default_params
+
+        def params():
+            p = defaults()
+            p.use_extra_bufts = repack
+            return p
+
+        lib.llama_model_default_params = params
+        try:
+            return Llama(model_path=str(path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads, verbose=False)
+        finally:
+            lib.llama_model_default_params = defaults
+
+
 class LlamaGenerator:
     """A GGUF model run by llama.cpp on the CPU, greedy decoding, with the model's own chat template."""
 
-    def __init__(self, path: Path, info: ModelInfo, threads: int | None = None) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise EventKBError("llama-cpp-python is not installed: run `make setup`.") from None
+    def __init__(self, path: Path, info: ModelInfo, threads: int | None = None, repack: bool | None = None,
+                 prefix_dir: Path | None = None) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise EventKBError("llama-cpp-python is not installed: run `make setup`.")
         threads = threads or cpu_count()
+        repack = repack_wanted() if repack is None else repack
         try:
-            self.llm = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads, verbose=False)
+            self.llm = _llama(path, threads, repack)
         except (ValueError, RuntimeError) as exc:
             raise EventKBError(f"llama.cpp could not load {path} ({exc}): check that it is a GGUF model file.") from None
-        self.info = info
+        self.info = dataclasses.replace(info, options=(("repack", repack),))
         self.threads = threads
+        self.prefix_dir = prefix_dir  # where evaluated system prompts are kept between processes; None: not kept
         self.lock = threading.Lock()
+
+    def _constant_prefix(self, system: str) -> list[int]:
+        """The tokens every prompt with this system message starts with, whatever the user asks: the common start of two
+        prompts that differ only in the user's message."""
+        render = lambda user: self._template()(messages=[{"role": "system", "content": system}, {"role": "user", "content": user}]).prompt  # noqa: E731
+        a, b = (self.llm.tokenize(render(user).encode("utf-8"), special=True) for user in ("A", "7"))
+        n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        return a[:n]
+
+    def _restore_prefix(self, messages: list[dict]) -> None:
+        """Start the context with the system message already evaluated: kept in memory by llama-cpp-python between
+        calls, and on disk (llama.cpp's own state files) between processes, so that a fresh process skips its evaluation."""
+        if self.prefix_dir is None or not messages or messages[0]["role"] != "system":
+            return
+        if getattr(self, "_prefix_for", (None, None))[0] != messages[0]["content"]:
+            self._prefix_for = (messages[0]["content"], self._constant_prefix(messages[0]["content"]))
+        tokens = self._prefix_for[1]
+        if len(tokens) < 2 or self.llm.input_ids[: self.llm.n_tokens].tolist()[: len(tokens)] == tokens:
+            return  # too short to pay, or already in the context
+        from llama_cpp import llama_cpp as lib
+
+        key = hashlib.sha256(json.dumps([self.info.sha256, dict(self.info.options), N_CTX, _llama_version(), tokens]).encode()).hexdigest()[:32]
+        path = self.prefix_dir / f"{key}.state"
+        ctx = self.llm._ctx.ctx
+        if path.is_file():
+            out = (lib.llama_token * len(tokens))()
+            n = ctypes.c_size_t(0)
+            if lib.llama_state_load_file(ctx, str(path).encode(), out, len(tokens), ctypes.byref(n)) and list(out[: n.value]) == tokens:
+                self.llm.input_ids[: len(tokens)] = tokens
+                self.llm.n_tokens = len(tokens)
+                self.llm._requires_eval = True
+                os.utime(path)
+                return
+            self.llm.reset()
+            path.unlink(missing_ok=True)
+        self.llm.reset()
+        self.llm.eval(tokens)
+        try:
+            self.prefix_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.part")
+            if lib.llama_state_save_file(ctx, str(partial).encode(), (lib.llama_token * len(tokens))(*tokens), len(tokens)):
+                os.replace(partial, path)
+            for old in sorted(self.prefix_dir.glob("*.state"), key=lambda f: f.stat().st_mtime)[:-PREFIX_FILES]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a cache that cannot be written only makes the next fresh process slower
 
     def count(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -87,6 +188,7 @@ class LlamaGenerator:
         # Streamed chunks carry no usage: the prompt is counted from the rendered template and
         # completion tokens as chunks arrive (llama-cpp-python yields one chunk per token).
         usage.prompt_tokens = self._prompt_tokens(messages)
+        self._restore_prefix(messages)
         processors = None
         if labels:
             from llama_cpp import LogitsProcessorList
@@ -191,6 +293,13 @@ def generator_spec(spec: str | None = None) -> str:
     return spec or os.environ.get("EVENTKB_MODEL") or "default"
 
 
+def prefix_dir() -> Path:
+    """Where llama.cpp's evaluated system prompts are kept between processes."""
+    from kb.paths import cache_home
+
+    return cache_home() / "llama-prefix"
+
+
 _loaded: dict[str, Generator] = {}
 _loading = threading.Lock()
 
@@ -205,15 +314,18 @@ def _close_all() -> None:
     _loaded.clear()
 
 
-def load_generator(spec: str | None = None, backend: str | None = None) -> Generator:
-    """The generator for `spec` ("default", "small", "fake" or a GGUF path), loaded once per process; with a model
-    server's address (`backend`, else $EVENTKB_BACKEND_URL), that server, `spec` naming its model unless "default"."""
+def load_generator(spec: str | None = None, backend: str | None = None, repack: bool | None = None) -> Generator:
+    """The generator for `spec` ("default", "small", "fake" or a GGUF path), loaded once per process (per `repack`,
+    else $EVENTKB_REPACK); with a model server's address (`backend`, else $EVENTKB_BACKEND_URL), that server, `spec`
+    naming its model unless "default"."""
     from kb import models
     from kb.remote import OpenAIGenerator, backend_url
 
     url = backend_url(backend)
     spec = generator_spec(spec)
-    key = f"{url}|{spec}" if url else spec
+    local = not url and spec != "fake"
+    repack = repack_wanted() if repack is None and local else repack
+    key = f"{url}|{spec}" if url else f"{spec}|repack={repack}" if local else spec
     with _loading:
         if key in _loaded:
             return _loaded[key]
@@ -228,11 +340,23 @@ def load_generator(spec: str | None = None, backend: str | None = None) -> Gener
             entry = models.entry(role)
             path = models.generator_path(role)
             models.verify(path, entry)
-            generator = LlamaGenerator(path, ModelInfo(entry["name"], path.name, entry["sha256"]))
+            generator = LlamaGenerator(path, ModelInfo(entry["name"], path.name, entry["sha256"]), repack=repack, prefix_dir=prefix_dir())
         else:
             path = Path(spec).expanduser()
             if not path.is_file():
                 raise EventKBError(f"The model file {path} does not exist: pass the path of a GGUF file to --model.")
-            generator = LlamaGenerator(path, ModelInfo(path.stem, path.name, models.cached_sha256(path)))
-        _loaded[spec] = generator
+            generator = LlamaGenerator(path, ModelInfo(path.stem, path.name, models.cached_sha256(path)), repack=repack, prefix_dir=prefix_dir())
+        _loaded[key] = generator
         return generator
+
+
+def preload(spec: str | None = None, backend: str | None = None) -> None:
+    """Start loading the generator in the background, so that it loads while the knowledge base opens and the question
+    is searched; `load_generator` then waits for it. A failure here is raised again by that later call."""
+    def load() -> None:
+        try:
+            load_generator(spec, backend)
+        except Exception:  # noqa: BLE001 - raised again, with its message, where the generator is needed
+            pass
+
+    threading.Thread(target=load, name="eventkb-preload", daemon=True).start()

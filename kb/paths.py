@@ -15,3 +15,8 @@ def kb_home(explicit: str | os.PathLike | None = None) -> Path:
         return Path(os.environ["EVENTKB_HOME"]).expanduser()
     data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return data / "eventkb"
+
+
+def cache_home() -> Path:
+    """Where eventkb keeps what it can always make again (llama.cpp's evaluated prompt prefixes): $XDG_CACHE_HOME/eventkb."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eventkb"

@@ -20,6 +20,7 @@ EVENTS = Path(os.environ.get("EVENTKB_EVENTS") or ROOT.parent / "shared" / "even
 def kb_env(tmp_path, monkeypatch):
     """Every test gets its own knowledge base home and, unless it asks otherwise, the fake embedder."""
     monkeypatch.setenv("EVENTKB_HOME", str(tmp_path / "kb"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # llama.cpp's kept prompt prefixes
     monkeypatch.setenv("EVENTKB_EMBEDDER", "fake")
     return tmp_path / "kb"
 
