@@ -1,8 +1,9 @@
 """Answer speed with the default model: the pipeline against bare llama-cpp-python on the same prompts.
 
-Usage: .venv/bin/python benchmarks/bench_answer.py [--model default|small|PATH] [--kb DIR] [--n 12]
+Usage: .venv/bin/python benchmarks/bench_answer.py [--model default|small|PATH] [--kb DIR] [--n 12] [--repack 1,0]
 Prints time to first token, time to the first checked sentence on screen, total time, CPU-seconds, energy and generation speed per answer (median, p90),
-and the bare library's generation speed on the very prompts the pipeline sent, run in the same process.
+and the bare library's generation speed on the very prompts the pipeline sent, run in the same process; with
+--repack 1,0, all of it with llama.cpp's weight repacking on, then off, in the same run.
 """
 from __future__ import annotations
 
@@ -44,20 +45,30 @@ def main() -> int:
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--model", default="default")
     parser.add_argument("--n", type=int, default=12, help="answerable questions to time")
+    parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
     args = parser.parse_args()
-    ingest([BUNDLED_EVENT, *sorted(args.reports.glob("*.pdf"))], args.kb, embedder_name(), load_embedder, log=lambda m: None, rebuild=True)
+    ingest([BUNDLED_EVENT, *sorted(args.reports.glob("*.pdf"))], args.kb, embedder_name(), load_embedder, log=lambda m: None)
     kb = KnowledgeBase.open(args.kb)
-    generator = load_generator(args.model)
+    for repack in [r == "1" for r in args.repack.split(",")] if args.repack else [None]:
+        if repack is not None:
+            print(f"\n## repacking {'on' if repack else 'off'}")
+        measure(kb, load_generator(args.model, repack=repack), args.n)
+    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+def measure(kb: KnowledgeBase, generator, n: int) -> None:
+    """Time `n` answers through the pipeline, then the bare library on the same prompts, and print the figures."""
     answerer = Answerer(kb, generator, choose_meter())
     kb.search("warm up", k=1)
     answerer.ask("Combien de vues compte la vidéo Baby shark ?")
-    questions = [q for q in load_set(ANSWER_SET)["questions"] if q["answerable"]][: args.n]
+    questions = [q for q in load_set(ANSWER_SET)["questions"] if q["answerable"]][:n]
     sent: list[list[dict]] = []
     original = generator.stream
 
-    def capture(messages, max_tokens, usage):
+    def capture(messages, max_tokens, usage, *args, **kwargs):
         sent.append(messages)
-        return original(messages, max_tokens, usage)
+        return original(messages, max_tokens, usage, *args, **kwargs)
 
     generator.stream = capture
     rows = []
@@ -81,9 +92,8 @@ def main() -> int:
     print(f"{'generation tokens/s, bare':32} median {statistics.median(bare_tps):8.4g}  p90 {percentile(bare_tps, 0.9):8.4g}")
     print("per answer, tokens/s pipeline vs bare: " + ", ".join(f"{r['tps']:.1f}/{b:.1f}" for r, b in zip(rows, bare_tps)))
     print(f"pipeline / bare generation speed: {statistics.median([r['tps'] for r in rows]) / statistics.median(bare_tps):.3f}")
-    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"estimate per core: {getattr(answerer.meter, 'low', '?')}-{getattr(answerer.meter, 'high', '?')} W ({getattr(answerer.meter, 'source', '')})")
-    return 0
+    generator.stream = original
 
 
 if __name__ == "__main__":
