@@ -58,6 +58,24 @@ def test_cli_ask_with_the_small_model(home, capsys, monkeypatch):
     assert record["model"]["file"] == models.entry("small-generator")["file"] and record["energy"]["comparisons"]
 
 
+def test_cold_cli_ask_json_prints_one_record_and_nothing_on_stderr(home, tmp_path):
+    """A fresh process, as a user runs it: no progress bar or library log line in the output, twice (the second reads
+    the system prompt kept by the first back from disk), with the same answer."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, EVENTKB_EMBEDDER="default", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    answers = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "eventkb", "ask", "Qui a modéré le panel ?", "--kb", str(home), "--model", "small",
+                               "--json", "--no-cache"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stderr == ""
+        [line] = done.stdout.splitlines()
+        answers.append(json.loads(line)["answer"])
+    assert len(list((tmp_path / "cache" / "eventkb" / "llama-prefix").glob("*.state"))) == 1 and answers[0] == answers[1]
+
+
 @pytest.fixture(scope="module")
 def default_answerer(kb, home):
     return Answerer(kb, load_generator("default"), choose_meter(), audit.connect(home))
