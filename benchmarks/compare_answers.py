@@ -1,7 +1,7 @@
 """Answer quality, speed and energy of the answer designs side by side, per event, on one fresh batch of each event.
 
 Usage: .venv/bin/python benchmarks/compare_answers.py [--designs legacy,choose] [--batches hq,a17] [--oracle] [--repack 1,0]
-       [--json OUT]
+       [--llamaindex] [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
 the questions of the named batch (by default "hq" on the bundled event, "a17" on the others: written before the
 change they measure) through each design with the default model, and prints key facts (same- and cross-language apart),
@@ -9,6 +9,8 @@ citation precision, abstention recall, language match, time to first token, full
 With --oracle, the passage that answers each question is put first among the retrieved ones (the ceiling of each
 design when retrieval is perfect); unanswerable questions are asked as they are. With --repack 1,0, each design runs
 with llama.cpp's weight repacking on, then off (two loads of the model), and the rows count the answers that differ.
+With --llamaindex (after `pip install -r benchmarks/requirements-compare.txt`), LlamaIndex's default RAG runs on the
+same questions, the same GGUF, eventkb's embedder and the event's document files, in the same run.
 About 6 s per question and design on 2 cores.
 """
 from __future__ import annotations
@@ -31,6 +33,9 @@ from kb.knowledge import Hit, KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
 from kb.paths import BUNDLED_EVENT  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from compare_llamaindex import llamaindex_rows  # noqa: E402
 
 BUNDLED = "ailouvain-2024-03-18"
 
@@ -98,6 +103,27 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
+def document_files(kb: KnowledgeBase, paths: list[Path]) -> list[Path]:
+    """The files the knowledge base was built from: its documents' files in the event folders given, and the PDFs given."""
+    folders = [p for p in paths if p.is_dir()]
+    listed = [folder / d["file"] for d in kb.documents() if d["file"] for folder in folders if (folder / d["file"]).is_file()]
+    return listed + [p for p in paths if p.is_file()]
+
+
+def llamaindex_summary(rows: list[dict]) -> dict:
+    """The same figures as `summary` for LlamaIndex's rows; its answers are not streamed, so there is no first token."""
+    out = summarise_answers(rows)
+    for group in ("same", "cross"):
+        picked = [r for r in rows if r["group"] == group]
+        out[f"key_facts_{group}"] = round(sum(r["facts_ok"] for r in picked) / len(picked), 3) if picked else None
+    out["first_token_s_p50"] = None
+    out["first_shown_s_p50"] = None
+    out["total_s_p50"] = round(statistics.median(r["total_ms"] for r in rows) / 1000, 2)
+    out["wh_p50"] = round(statistics.median(r["wh"] for r in rows), 3)
+    out["modes"] = {"abstained": sum(r["abstained"] for r in rows), "generated": sum(not r["abstained"] for r in rows)}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated, from: " + ", ".join(DESIGNS))
@@ -108,6 +134,7 @@ def main() -> int:
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
+    parser.add_argument("--llamaindex", action="store_true", help="also LlamaIndex's default RAG on the same files")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
@@ -141,6 +168,13 @@ def main() -> int:
                 entry["designs"][design + label] = {"summary": summary(rows), "rows": rows}
                 first = first or rows
                 entry["designs"][design + label]["summary"]["differ"] = sum(a["answer"] != b["answer"] for a, b in zip(first, rows))
+        if args.llamaindex:
+            print("  llamaindex", file=sys.stderr)
+            rows, index_s = llamaindex_rows(document_files(kb, paths), embedder, questions, lambda m: print(m, file=sys.stderr, flush=True))
+            for row in rows:
+                lang = source_language(kb, next(q for q in questions if q["id"] == row["id"]))
+                row["group"] = None if lang is None else "same" if lang == row["lang"] else "cross"
+            entry["designs"]["llamaindex"] = {"summary": dict(llamaindex_summary(rows), index_build_s=round(index_s, 1)), "rows": rows}
         kb.close()
     cols = ["key_fact_accuracy", "key_facts_same", "key_facts_cross", "citation_precision", "abstention_recall", "abstention_precision",
             "language_match", "first_token_s_p50", "total_s_p50", "wh_p50"]
@@ -151,7 +185,7 @@ def main() -> int:
         for design, d in entry["designs"].items():
             s = d["summary"]
             cells = " ".join(f"{s[c]:9}" if s[c] is not None else f"{'-':>9}" for c in cols)
-            differ = f"; {s['differ']} answers differ from the first setting's" if len(generators) > 1 else ""
+            differ = f"; {s['differ']} answers differ from the first setting's" if "differ" in s else ""
             print(f"  {design:17} {cells}  {s['modes']}{differ}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -65,15 +65,43 @@ def measured(call):
     return result, time.perf_counter() - t0, cpu() - c0
 
 
-def llamaindex_engine(sources: list[Path], gguf: Path):
+def eventkb_embedding(embedder):
+    """eventkb's own embedder as a LlamaIndex embedding model, so that both stacks read the same model files."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class EventkbEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return embedder.query(query).tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return embedder.passages([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return embedder.passages(texts).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return EventkbEmbedding(model_name=embedder_name(), embed_batch_size=16)
+
+
+def llamaindex_engine(sources: list[Path], gguf: Path, embed_model=None, repack: bool | None = None):
+    """LlamaIndex's default query engine over `sources` (MiniLM through Hugging Face unless `embed_model`), the model
+    loaded with llama.cpp's weight repacking as eventkb loads it (`repack`, default: eventkb's default)."""
     from llama_index.core import Document, Settings, VectorStoreIndex
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from llama_index.llms.llama_cpp import LlamaCPP
 
-    Settings.embed_model = HuggingFaceEmbedding(model_name=str(models.minilm_path()), device="cpu")
-    Settings.llm = LlamaCPP(model_path=str(gguf), temperature=0.0, max_new_tokens=120, context_window=4096,
-                            model_kwargs={"n_threads": cpu_count(), "n_threads_batch": cpu_count()},
-                            messages_to_prompt=chatml, completion_to_prompt=chatml_completion, verbose=False)
+    from kb.generator import repack_wanted, repacking
+
+    if embed_model is None:
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        embed_model = HuggingFaceEmbedding(model_name=str(models.minilm_path()), device="cpu")
+    Settings.embed_model = embed_model
+    with repacking(repack_wanted() if repack is None else repack):
+        Settings.llm = LlamaCPP(model_path=str(gguf), temperature=0.0, max_new_tokens=120, context_window=4096,
+                                model_kwargs={"n_threads": cpu_count(), "n_threads_batch": cpu_count()},
+                                messages_to_prompt=chatml, completion_to_prompt=chatml_completion, verbose=False)
     docs = []
     for path in sources:
         loaded = load_pdf(path) if path.suffix == ".pdf" else load_text(path)
@@ -94,6 +122,24 @@ def score_llamaindex(question: dict, text: str, nodes: list[str]) -> dict:
             "facts_ok": (not abstained) and question["answerable"] and all(holds(text, alts) for alts in facts),
             "citations": len(nodes), "good_citations": good,
             "language_ok": detect(text, default=question["lang"]) == question["lang"] if not abstained else None}
+
+
+def llamaindex_rows(sources: list[Path], embedder, questions: list[dict], log) -> tuple[list[dict], float]:
+    """LlamaIndex's default RAG on `sources` with the default GGUF and eventkb's embedder: one scored row per question
+    (with its wall time, CPU time and estimated energy, measured like eventkb's), and the index build time."""
+    from kb.energy import estimate_meter
+
+    engine, index_s = llamaindex_engine(sources, models.generator_path("generator"), eventkb_embedding(embedder))
+    engine.query(questions[0]["question"])  # warm, as eventkb's designs are
+    meter, rows = estimate_meter(), []
+    for q in questions:
+        read = meter.start()
+        response, seconds, cpu_seconds = measured(lambda: engine.query(q["question"]))
+        text = str(response)
+        row = score_llamaindex(q, text, [n.node.get_content() for n in response.source_nodes])
+        rows.append(dict(row, id=q["id"], answer=text, total_ms=seconds * 1000, cpu_seconds=cpu_seconds, wh=read().wh))
+        log(f"    {'abst' if row['abstained'] else ('ok  ' if row['facts_ok'] else 'miss')} {q['id']} [llamaindex]: {' '.join(text.split())[:110]}")
+    return rows, index_s
 
 
 def _norm_in(text: str, snippet: str) -> bool:

@@ -6,6 +6,7 @@ Both serialise calls behind one lock per instance, since a llama.cpp context is 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import dataclasses
 import hashlib
@@ -96,10 +97,10 @@ def _llama_version() -> str:
     return llama_cpp.__version__
 
 
-def _llama(path: Path, threads: int, repack: bool):
-    """llama-cpp-python's Llama on `path`, with llama.cpp's weight repacking on or off (its `--no-repack`, which
+@contextlib.contextmanager
+def repacking(repack: bool) -> Iterator[None]:
+    """Within the block, llama.cpp models load with weight repacking on or off (its `--no-repack`, which
     llama-cpp-python does not expose: it is set in the default parameters Llama starts from, restored after)."""
-    from llama_cpp import Llama
     from llama_cpp import llama_cpp as lib
 
     with _params_lock:
@@ -112,9 +113,17 @@ def _llama(path: Path, threads: int, repack: bool):
 
         lib.llama_model_default_params = params
         try:
-            return Llama(model_path=str(path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads, verbose=False)
+            yield
         finally:
             lib.llama_model_default_params = defaults
+
+
+def _llama(path: Path, threads: int, repack: bool):
+    """llama-cpp-python's Llama on `path`, with llama.cpp's weight repacking on or off."""
+    from llama_cpp import Llama
+
+    with repacking(repack):
+        return Llama(model_path=str(path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads, verbose=False)
 
 
 class LlamaGenerator:
