@@ -167,7 +167,8 @@ def main() -> int:
                 rows = run(answerer, kb, questions, lambda m: print(m, file=sys.stderr, flush=True))
                 entry["designs"][design + label] = {"summary": summary(rows), "rows": rows}
                 first = first or rows
-                entry["designs"][design + label]["summary"]["differ"] = sum(a["answer"] != b["answer"] for a, b in zip(first, rows))
+                if len(generators) > 1:
+                    entry["designs"][design + label]["summary"]["differ"] = sum(a["answer"] != b["answer"] for a, b in zip(first, rows))
         if args.llamaindex:
             print("  llamaindex", file=sys.stderr)
             rows, index_s = llamaindex_rows(document_files(kb, paths), embedder, questions, lambda m: print(m, file=sys.stderr, flush=True))
