@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.context import split_sentences
+from kb.context import source_label, split_sentences
 from kb.knowledge import Hit
 from kb.store import Passage
 from kb.textnorm import fold
@@ -32,7 +32,7 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        return self.passage.speaker or self.passage.title.split(",")[0].split(":")[0].strip()
+        return source_label(self.passage)
 
 
 def parts(sentence: str, size: int = MAX_WORDS) -> list[str]:

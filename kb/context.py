@@ -30,11 +30,23 @@ class Source:
 
     @property
     def label(self) -> str:
-        who = self.passage.speaker or self.passage.title.split(",")[0].split(":")[0].strip()
-        return who
+        return source_label(self.passage)
 
     def prompt_line(self) -> str:
         return f"[{self.n}] ({self.label}) {' '.join(self.sentences)}"
+
+
+def source_label(passage: Passage) -> str:
+    """What the prompt calls a passage's source: its speaker, else its title up to the first comma or colon outside
+    brackets ("Panel summary (Acme, 18 March 2024)" stays whole, its brackets closed)."""
+    if passage.speaker:
+        return passage.speaker
+    depth = 0
+    for i, ch in enumerate(passage.title):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if ch in ",:" and depth <= 0:
+            return passage.title[:i].strip()
+    return passage.title.strip()
 
 
 def split_sentences(text: str) -> list[str]:

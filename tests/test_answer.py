@@ -372,3 +372,17 @@ def test_the_prompt_and_warm_up_come_from_the_event(kb):
     other = {"title": "Web & ML workshop", "date": "2020-09-16", "organiser": "W3C"}
     assert "Web & ML workshop" in system_prompt(other) and "AILouvain" not in system_prompt(other)
     assert warm_up_question(kb.event) == kb.event["examples"][0] and "Web & ML" in warm_up_question(other)
+
+
+def test_a_source_is_labelled_by_its_speaker_or_its_title_cut_outside_brackets():
+    from kb.context import Source, source_label
+
+    def titled(title: str, speaker: str | None = None) -> Passage:
+        return Passage(0, "p", "d", title, None, (1, 2), "S", speaker, "Texte.", "Texte.")
+
+    assert source_label(titled("Résumé des discussions du panel (AILouvain, 18 mars 2024)")) == "Résumé des discussions du panel (AILouvain, 18 mars 2024)"
+    assert source_label(titled("Lean ICT, p. 4: sobriété")) == "Lean ICT"
+    assert source_label(titled("Minutes: session 1")) == "Minutes"
+    assert source_label(titled("Minutes", "Anssi Kostiainen")) == "Anssi Kostiainen"
+    line = Source(1, titled("Résumé (AILouvain, 2024)"), ("Texte.",)).prompt_line()
+    assert line == "[1] (Résumé (AILouvain, 2024)) Texte." and line.count("(") == line.count(")")
