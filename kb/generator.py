@@ -174,10 +174,11 @@ class LlamaGenerator:
                 self.llm.input_ids[: len(tokens)] = tokens
                 self.llm.n_tokens = len(tokens)
                 self.llm._requires_eval = True
-                os.utime(path)
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # most recently used: kept longest
                 return
-            self.llm.reset()
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
         self.llm.reset()
         self.llm.eval(tokens)
         try:
@@ -185,6 +186,7 @@ class LlamaGenerator:
             partial = path.with_suffix(f".{os.getpid()}.part")
             if lib.llama_state_save_file(ctx, str(partial).encode(), (lib.llama_token * len(tokens))(*tokens), len(tokens)):
                 os.replace(partial, path)
+            partial.unlink(missing_ok=True)
             for old in sorted(self.prefix_dir.glob("*.state"), key=lambda f: f.stat().st_mtime)[:-PREFIX_FILES]:
                 old.unlink(missing_ok=True)
         except OSError:

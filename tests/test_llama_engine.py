@@ -53,7 +53,7 @@ def test_the_system_prompt_is_kept_on_disk_and_read_back_by_a_fresh_context(tmp_
     first = small(tmp_path)
     assert reply(first) == expected
     kept = list(tmp_path.glob("*.state"))
-    assert len(kept) == 1 and kept[0].stat().st_size > 0
+    assert len(kept) == 1 and kept[0].stat().st_size > 0 and list(tmp_path.glob("*.part")) == []
 
     fresh = small(tmp_path)
     prefix = fresh._constant_prefix(MESSAGES[0]["content"])
