@@ -89,15 +89,21 @@ def run(answerer: Answerer, kb: KnowledgeBase, questions: list[dict], log) -> li
 
 
 def summary(rows: list[dict]) -> dict:
+    """The scores of one design's rows, same- and cross-language key facts apart, and the medians of its generated
+    answers' times and energy (None where no row has the figure: LlamaIndex's answers are not streamed)."""
     out = summarise_answers(rows)
     for group in ("same", "cross"):
         picked = [r for r in rows if r["group"] == group]
         out[f"key_facts_{group}"] = round(sum(r["facts_ok"] for r in picked) / len(picked), 3) if picked else None
     generated = [r for r in rows if r["tokens"]["completion"]]
-    median = lambda key: round(statistics.median(r[key] for r in generated), 3) if generated else None  # noqa: E731
-    out["first_token_s_p50"] = round(median("first_token_ms") / 1000, 2) if generated else None
-    out["first_shown_s_p50"] = round(median("first_shown_ms") / 1000, 2) if generated else None
-    out["total_s_p50"] = round(median("total_ms") / 1000, 2) if generated else None
+
+    def median(key: str, scale: float = 1.0, digits: int = 3) -> float | None:
+        values = [r[key] for r in generated if r[key] is not None]
+        return round(round(statistics.median(values), 3) / scale, digits) if values else None
+
+    out["first_token_s_p50"] = median("first_token_ms", 1000, 2)
+    out["first_shown_s_p50"] = median("first_shown_ms", 1000, 2)
+    out["total_s_p50"] = median("total_ms", 1000, 2)
     out["wh_p50"] = median("wh")
     out["modes"] = {m: sum(r["mode"] == m for r in rows) for m in dict.fromkeys(r["mode"] for r in rows)}
     return out
@@ -108,20 +114,6 @@ def document_files(kb: KnowledgeBase, paths: list[Path]) -> list[Path]:
     folders = [p for p in paths if p.is_dir()]
     listed = [folder / d["file"] for d in kb.documents() if d["file"] for folder in folders if (folder / d["file"]).is_file()]
     return listed + [p for p in paths if p.is_file()]
-
-
-def llamaindex_summary(rows: list[dict]) -> dict:
-    """The same figures as `summary` for LlamaIndex's rows; its answers are not streamed, so there is no first token."""
-    out = summarise_answers(rows)
-    for group in ("same", "cross"):
-        picked = [r for r in rows if r["group"] == group]
-        out[f"key_facts_{group}"] = round(sum(r["facts_ok"] for r in picked) / len(picked), 3) if picked else None
-    out["first_token_s_p50"] = None
-    out["first_shown_s_p50"] = None
-    out["total_s_p50"] = round(statistics.median(r["total_ms"] for r in rows) / 1000, 2)
-    out["wh_p50"] = round(statistics.median(r["wh"] for r in rows), 3)
-    out["modes"] = {"abstained": sum(r["abstained"] for r in rows), "generated": sum(not r["abstained"] for r in rows)}
-    return out
 
 
 def main() -> int:
@@ -175,7 +167,7 @@ def main() -> int:
             for row in rows:
                 lang = source_language(kb, next(q for q in questions if q["id"] == row["id"]))
                 row["group"] = None if lang is None else "same" if lang == row["lang"] else "cross"
-            entry["designs"]["llamaindex"] = {"summary": dict(llamaindex_summary(rows), index_build_s=round(index_s, 1)), "rows": rows}
+            entry["designs"]["llamaindex"] = {"summary": dict(summary(rows), index_build_s=round(index_s, 1)), "rows": rows}
         kb.close()
     cols = ["key_fact_accuracy", "key_facts_same", "key_facts_cross", "citation_precision", "abstention_recall", "abstention_precision",
             "language_match", "first_token_s_p50", "total_s_p50", "wh_p50"]

@@ -137,7 +137,8 @@ def llamaindex_rows(sources: list[Path], embedder, questions: list[dict], log) -
         response, seconds, cpu_seconds = measured(lambda: engine.query(q["question"]))
         text = str(response)
         row = score_llamaindex(q, text, [n.node.get_content() for n in response.source_nodes])
-        rows.append(dict(row, id=q["id"], answer=text, total_ms=seconds * 1000, cpu_seconds=cpu_seconds, wh=read().wh))
+        rows.append(dict(row, id=q["id"], answer=text, mode="abstained" if row["abstained"] else "generated", tokens={"completion": 1},
+                         first_token_ms=None, first_shown_ms=None, total_ms=seconds * 1000, cpu_seconds=cpu_seconds, wh=read().wh))
         log(f"    {'abst' if row['abstained'] else ('ok  ' if row['facts_ok'] else 'miss')} {q['id']} [llamaindex]: {' '.join(text.split())[:110]}")
     return rows, index_s
 
