@@ -1,7 +1,7 @@
 """Answer quality, speed and energy of the answer designs side by side, per event, on one fresh batch of each event.
 
 Usage: .venv/bin/python benchmarks/compare_answers.py [--designs legacy,choose] [--batches hq,a17] [--oracle] [--repack 1,0]
-       [--llamaindex] [--json OUT]
+       [--llamaindex] [--set NAME:KEY=VALUE;KEY=VALUE] [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
 the questions of the named batch (by default "hq" on the bundled event, "a17" on the others: written before the
 change they measure) through each design with the default model, and prints key facts (same- and cross-language apart),
@@ -42,7 +42,9 @@ BUNDLED = "ailouvain-2024-03-18"
 
 def batch_questions(event: str, batch: str) -> list[dict]:
     """The questions of one batch: on the bundled event, those of eval/answers.toml whose ids start with "<batch>-";
-    on another, those of its own set marked `batch = "<batch>"`."""
+    on another, those of its own set marked `batch = "<batch>"`. "hq+hr" is both batches."""
+    if "+" in batch:
+        return [q for part in batch.split("+") for q in batch_questions(event, part)]
     if event == BUNDLED:
         return [q for q in load_set(ANSWER_SET)["questions"] if q["id"].startswith(f"{batch}-")]
     return [q for q in load_set(EVENT_SETS / f"{event}.toml").get("questions", []) if q.get("batch") == batch]
@@ -109,6 +111,18 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
+def variant(spec: str) -> dict:
+    """Settings from "key=value;key=value", numbers read as numbers ("min_coverage=0;unsupported=quote")."""
+    out: dict = {}
+    for pair in filter(None, spec.split(";")):
+        key, _, value = pair.partition("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 def document_files(kb: KnowledgeBase, paths: list[Path]) -> list[Path]:
     """The files the knowledge base was built from: its documents' files in the event folders given, and the PDFs given."""
     folders = [p for p in paths if p.is_dir()]
@@ -122,11 +136,13 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
-    parser.add_argument("--batches", default="hq,a17", help="the bundled event's batch and the other events' (default hq,a17; the second round: hr,a17b)")
+    parser.add_argument("--batches", default="hq,a17", help="the bundled event's batch and the other events' (default hq,a17; the second round: hr,a17b; hq+hr for both)")
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
     parser.add_argument("--llamaindex", action="store_true", help="also LlamaIndex's default RAG on the same files")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME:KEY=VALUE[;KEY=VALUE]",
+                        help="also run the legacy design with these settings, as a row named NAME (repeatable)")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
@@ -138,7 +154,8 @@ def main() -> int:
         inputs[folder.name] = ([folder], event_batch)
     if args.only:
         inputs = {args.only: inputs[args.only]}
-    designs = [d for d in args.designs.split(",") if d]
+    designs: list[tuple[str, str, dict]] = [(d, d, {}) for d in args.designs.split(",") if d]
+    designs += [(name, "legacy", variant(spec)) for name, _, spec in (v.partition(":") for v in args.set)]
     embedder = load_embedder()
     repacks = [r == "1" for r in args.repack.split(",")] if args.repack else [None]
     generators = {"" if r is None else f"/repack={int(r)}": load_generator(repack=r) for r in repacks}
@@ -150,11 +167,12 @@ def main() -> int:
         questions = batch_questions(event, batch)
         print(f"## {event}: batch {batch}, {len(questions)} questions", file=sys.stderr)
         entry = out["events"][event] = {"batch": batch, "questions": len(questions), "designs": {}}
-        for design in designs:
+        for design, path, settings in designs:
             first = None
             for label, generator in generators.items():
                 print(f"  {design}{label}", file=sys.stderr)
-                answerer = Answerer(AnswerFirst(kb) if args.oracle else kb, generator, choose_meter(), None, cache=False, design=design)
+                answerer = Answerer(AnswerFirst(kb) if args.oracle else kb, generator, choose_meter(), None, cache=False, design=path,
+                                    settings=settings)
                 answerer.ask(questions[0]["question"])  # warm: the model's constant prefix, as in the web app
                 rows = run(answerer, kb, questions, lambda m: print(m, file=sys.stderr, flush=True))
                 entry["designs"][design + label] = {"summary": summary(rows), "rows": rows}

@@ -7,6 +7,7 @@ passed its check (never the model's raw text), the answer as shown with its cita
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -15,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from kb import audit, choose, followup, verify
 from kb.context import WORD_BUDGET, Source, content_words, coverage, select
@@ -26,7 +27,7 @@ from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit, event_glossary
 from kb.store import Passage
-from kb.support import REFUSAL, Sentence, check, complete_part, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
+from kb.support import REFUSAL, Similar, Sentence, check, complete_part, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
@@ -34,6 +35,7 @@ K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
 CHOSEN_MAX_TOKENS = 80  # "n: " and one short sentence
 MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
+ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 
 _MONTHS = "January February March April May June July August September October November December".split()
@@ -79,6 +81,7 @@ NO_PASSAGE = "retrieval found no passage relevant to the question"
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
 DESIGNS = ("legacy", "choose")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
+UNSUPPORTED = "no sentence of the model's answer is supported by the sources"
 CHOSE_NONE = "the model chose no sentence as the answer"
 FOLLOWUP = "fused"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
 
@@ -116,9 +119,11 @@ def search(kb: KnowledgeBase, question: str, also: tuple[str, ...], **filters) -
     return kb.search(question, also=also, **filters) if also else kb.search(question, **filters)
 
 
-def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = ()) -> tuple[list[Hit], float, list[Source]]:
+def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = (), min_coverage: float = MIN_COVERAGE,
+           gate: str = "words") -> tuple[list[Hit], float, list[Source]]:
     """The retrieved passages (for `question` and its other wordings `also`), the largest share of the question's
-    words one of them holds, and the numbered sources for the prompt (none when that share is below MIN_COVERAGE)."""
+    words one of them holds, and the numbered sources for the prompt (none when that share is below `min_coverage`;
+    with `gate="same-language"`, only when every passage is in the question's language, where words can match)."""
     hits = search(kb, question, also, k=K)
     if subjects(question) and all(unmentioned(question, [h.passage]) for h in hits):
         # None of them can back an answer (see `unmentioned`): look again among the passages that name the subject.
@@ -127,7 +132,11 @@ def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = ()) -> tupl
             hits = search(kb, question, also, k=K, within=naming)
     passages = about_subjects(question, [h.passage for h in hits])
     relevance = coverage(question, passages)
-    return hits, relevance, select(question, passages) if relevance >= MIN_COVERAGE else []
+    if gate == "same-language":
+        language = detect(question)
+        if any(detect(p.text, default=language) != language for p in passages):
+            min_coverage = 0.0
+    return hits, relevance, select(question, passages) if relevance >= min_coverage else []
 
 
 def about_subjects(question: str, passages: list[Passage]) -> list[Passage]:
@@ -145,7 +154,8 @@ def shown(language: str, sources: list[Source], sentences: list[Sentence], reaso
         return ABSTAIN[language], []
     by_n = {s.n: s for s in sources}
     cited = sorted({n for s in sentences if s.supported for n in s.citations})
-    return compose(sentences), [_citation(by_n[n]) for n in cited]
+    answer = compose(sentences)
+    return answer, [_citation(by_n[n], answer) for n in cited]
 
 
 def _event_of(p: Passage) -> dict:
@@ -160,10 +170,13 @@ def _chosen_citation(candidate: choose.Candidate) -> dict:
             "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": candidate.text}
 
 
-def _citation(source: Source) -> dict:
-    """A citation of a source: its passage, and the first sentence the model read from it, for the viewer to highlight."""
+def _citation(source: Source, answer: str = "") -> dict:
+    """A citation of a source: its passage, and the sentence the model read from it that shares the most words with
+    the answer, for the viewer to highlight."""
     p = source.passage
-    read = source.sentences[0].removeprefix("… ").removesuffix(" …") if source.sentences else None
+    said = set(tokens(answer))
+    best = max(source.sentences, key=lambda s: len(said & set(tokens(s))), default=None)  # the first one on a tie
+    read = best.removeprefix("… ").removesuffix(" …") if best else None
     return {"n": source.n, **_event_of(p), "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
             "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": read}
 
@@ -194,24 +207,25 @@ def quote_fallback(question: str, language: str, sources: list[Source]) -> Sente
     return None
 
 
-def settle(question: str, language: str, sources: list[Source], raw: str) -> tuple[list[Sentence], str | None, str]:
+def settle(question: str, language: str, sources: list[Source], raw: str, similar: Similar | None = None,
+           least: float = 0.0) -> tuple[list[Sentence], str | None, str]:
     """What the model's reply becomes: its checked sentences, the reason to abstain (None when it answers) and the
-    mode ("generated", "quoted" when a source sentence is quoted instead, "abstained")."""
+    mode ("generated", "quoted" when a source sentence is quoted instead, "abstained"). `similar` and `least`: how a
+    sentence in another language than its source is checked (see `kb.support.check_sentence`)."""
     by_n = {s.n: s for s in sources}
     sentences: list[Sentence] = []
-    reason = None
+    reason, mode = None, "generated"
     if is_refusal(raw):
         reason = "the model found no answer in the sources"
     else:
-        sentences = check(raw, sources, question)
+        sentences = check(raw, sources, question, similar, least)
         supported = " ".join(s.text for s in sentences if s.supported)
         if not supported:
-            reason = "no sentence of the model's answer is supported by the sources"
+            reason = UNSUPPORTED
         elif repeats(question, supported):
             reason = ECHO
         elif off_topic(question, supported):
             reason = "the answer speaks of nothing the question asks about"
-    mode = "generated"
     # Declined, said nothing ("1.", "The answer is 1." carry fewer than two content words) or only echoed the question.
     declined = is_refusal(raw) or reason == ECHO or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
     if reason is not None and declined:
@@ -231,17 +245,30 @@ def settle(question: str, language: str, sources: list[Source], raw: str) -> tup
     return sentences, reason, "abstained" if reason is not None else mode
 
 
+@functools.lru_cache(maxsize=256)
+def _vectors(embedder, texts: tuple[str, ...]):
+    return embedder.passages(list(texts), None)
+
+
+def closeness(embedder, sentence: str, others: Sequence[str]) -> float:
+    """The cosine similarity of `sentence` to the closest of `others`, by the embedder (multilingual: across languages)."""
+    if not others:
+        return 0.0
+    vectors = _vectors(embedder, (sentence, *others))
+    return float((vectors[1:] @ vectors[0]).max())
+
+
 def _add(a: Energy, b: Energy) -> Energy:
     return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
 
 
-def checked_so_far(question: str, language: str, sources: list[Source], raw: str) -> list[Sentence]:
+def checked_so_far(question: str, language: str, sources: list[Source], raw: str, similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
     """The supported sentences among the complete ones of a reply still being written, when they already make a
     checked answer (else none): what may be shown meanwhile."""
     complete = complete_part(raw)
     if not complete:
         return []
-    sentences, reason, mode = settle(question, language, sources, complete)
+    sentences, reason, mode = settle(question, language, sources, complete, similar=similar, least=least)
     return [s for s in sentences if s.supported] if reason is None and mode == "generated" else []
 
 
@@ -274,7 +301,8 @@ class Answerer:
             raise EventKBError(f"Unknown follow-up method {self.followup!r}: use one of {', '.join(followup.METHODS)}.")
         defaults = ({"design": "choose", "passages": choose.PASSAGES, "candidates": choose.MAX_CANDIDATES, "max_words": choose.MAX_WORDS,
                      "threshold": choose.THRESHOLD, "max_tokens": CHOSEN_MAX_TOKENS} if self.design == "choose" else
-                    {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET})
+                    {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET,
+                     "gate": "words", "across": "words", "similarity": ACROSS_SIMILARITY})
         self.settings = {**defaults, "followup": self.followup, **self.settings}
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> dict:
@@ -359,7 +387,8 @@ class Answerer:
         if chosen:
             self._gather_candidates(run)
         else:
-            run.hits, run.relevance, run.sources = gather(self.kb, run.question, run.also)
+            run.hits, run.relevance, run.sources = gather(self.kb, run.question, run.also, self.settings["min_coverage"],
+                                                                  self.settings["gate"])
         retrieval = read_retrieval()
         run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
@@ -454,7 +483,7 @@ class Answerer:
             for _ in pieces:
                 if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
                     complete = complete_part(run.raw)
-                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw))
+                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw, *self._across()))
 
     def _model_pieces(self, run: _Run, messages: list[dict], max_tokens: int, gone: Callable[[], bool], labels: list[str] | None = None,
                       prefix: str = "") -> Iterator[str]:
@@ -539,7 +568,7 @@ class Answerer:
             if not run.sources:
                 reason, mode = NO_PASSAGE, "abstained"
             else:
-                sentences, reason, mode = settle(run.question, run.language, run.sources, run.raw)
+                sentences, reason, mode = settle(run.question, run.language, run.sources, run.raw, *self._across())
             answer, citations = shown(run.language, run.sources, sentences, reason)
             supported = [s for s in sentences if s.supported]
             if mode == "generated" and [compose([s]) for s in supported[: len(run.shown)]] == shown_so_far:
@@ -554,6 +583,13 @@ class Answerer:
         self._keep(run, record)
         events.append({"type": "record", "record": record})
         return events
+
+    def _across(self) -> tuple[Similar | None, float]:
+        """How a sentence in another language than its source is checked: by closeness in meaning, with the knowledge
+        base's embedder, when the settings say so; else (None) by its words, like any other."""
+        if self.settings["across"] != "similar":
+            return None, 0.0
+        return functools.partial(closeness, self.kb.embedder), self.settings["similarity"]
 
     def _keep(self, run: _Run, record: dict) -> None:
         """Write the record and the retrieved passages to the audit log, in one transaction."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable, Sequence
 
 from kb.context import Source, content_words
+from kb.language import detect
 from kb.query import equivalents, expansions, phrase_equivalents, stem_equivalents
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, STOPWORDS, fold, stems, tokens, words
@@ -289,10 +291,17 @@ def attributed_names(text: str) -> list[str]:
     return [n for m in _ATTRIBUTION.finditer(text) for n in names(" " + m.group(0))]
 
 
-def check_sentence(text: str, source: Source, skip_names: frozenset[str] = frozenset(), asked: str = "") -> tuple[bool, list[str], float]:
+Similar = Callable[[str, Sequence[str]], float]  # how close in meaning a sentence is to any of some others, in any language
+
+
+def check_sentence(text: str, source: Source, skip_names: frozenset[str] = frozenset(), asked: str = "",
+                   similar: Similar | None = None, least: float = 0.0) -> tuple[bool, list[str], float]:
     """Whether `source` supports the sentence, the problems found, and the share of content words it holds;
     `skip_names` are names checked elsewhere (an attribution, checked against all the sources). A name found only in
-    the passage's title counts when the question `asked` names it too ("dans l'étude Power Hungry Processing")."""
+    the passage's title counts when the question `asked` names it too ("dans l'étude Power Hungry Processing").
+    With `similar`, a sentence in another language than its source, whose words and names cannot be matched, must
+    instead be at least `least` close in meaning to one of the source's sentences; its figures and quotations still
+    must be copied."""
     passage = source.passage
     body = passage.text
     folded = _folded_context(passage)
@@ -303,13 +312,6 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
         if not _has_number(number, source_numbers):
             problems.append(f"the number {number[2]!r} is not in the source")
     problems += unit_problems(text, body)
-    sentence_names = names(text)
-    untitled = _folded_context(passage, title=False)
-    skip_names = skip_names | spelled_out(text, untitled)
-    asked_names = set(names(asked))
-    for name in sentence_names:
-        if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
-            problems.append(f"the name {name!r} is not in the source")
     source_amounts = amounts(body)
     for forms, raw in amounts(text):
         if not any(forms & other for other, _ in source_amounts):
@@ -317,6 +319,20 @@ def check_sentence(text: str, source: Source, skip_names: frozenset[str] = froze
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
             problems.append(f"the quotation {quote!r} is not in the source")
+    if similar is not None:
+        language = detect(body)
+        if detect(text, default=language) != language:
+            closeness = similar(text, source.sentences)
+            if closeness < least:
+                problems.append(f"it is not close enough in meaning to the source ({closeness:.2f})")
+            return not problems, problems, closeness
+    sentence_names = names(text)
+    untitled = _folded_context(passage, title=False)
+    skip_names = skip_names | spelled_out(text, untitled)
+    asked_names = set(names(asked))
+    for name in sentence_names:
+        if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
+            problems.append(f"the name {name!r} is not in the source")
     name_words = {w for name in sentence_names for w in content_words(name)}
     words = [w for w in content_words(text) if not re.fullmatch(r"[\d.,]+", w) and w not in name_words]
     have = set(tokens(body))  # what the passage says, not its title: "panel" in a title backs no claim about the panel
@@ -373,7 +389,7 @@ def unmentioned(question: str, passages: list[Passage]) -> list[str]:
     return [name for name in subjects(question) if not _name_in(name, folded)]
 
 
-def check(answer: str, sources: list[Source], question: str = "") -> list[Sentence]:
+def check(answer: str, sources: list[Source], question: str = "", similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
     """Each sentence of the answer to `question` with the sources that support it; claimed numbers that do not support
     it are dropped."""
     by_n = {s.n: s for s in sources}
@@ -383,7 +399,7 @@ def check(answer: str, sources: list[Source], question: str = "") -> list[Senten
         sentence = Sentence(text, claimed)
         attributed = frozenset(attributed_names(text))
         unknown = [n for n in attributed if not any(_name_in(n, c) for c in contexts)]
-        results = {s.n: check_sentence(text, s, attributed, question) for s in sources}
+        results = {s.n: check_sentence(text, s, attributed, question, similar, least) for s in sources}
         # Problems no source can mend: an attribution to a source not sent, a claim about another year than the one asked.
         everywhere = [f"the name {name!r} is in none of the sources" for name in unknown]
         everywhere += [problem for problem in [other_year(text, question)] if problem]

@@ -386,3 +386,42 @@ def test_a_source_is_labelled_by_its_speaker_or_its_title_cut_outside_brackets()
     assert source_label(titled("Minutes", "Anssi Kostiainen")) == "Anssi Kostiainen"
     line = Source(1, titled("Résumé (AILouvain, 2024)"), ("Texte.",)).prompt_line()
     assert line == "[1] (Résumé (AILouvain, 2024)) Texte." and line.count("(") == line.count(")")
+
+
+def _source(n: int, *sentences: str):
+    from kb.context import Source
+
+    text = " ".join(sentences)
+    return Source(n, Passage(n - 1, f"p{n}", "report", "Rapport", None, (1, 2), "S", None, text, text), sentences)
+
+
+def test_across_languages_a_sentence_holds_by_its_meaning_and_its_copied_figures():
+    from kb.support import check
+
+    french = [_source(1, "Le W3C a réuni 34 présentations lors de l'atelier de septembre 2020.")]
+    translated = "The W3C brought together 34 speakers that autumn [1]."
+    close, far = (lambda sentence, others: 0.9), (lambda sentence, others: 0.5)
+    assert not check(translated, french)[0].supported  # its English words are not in the French source
+    assert check(translated, french, similar=close, least=0.83)[0].supported
+    assert not check(translated, french, similar=far, least=0.83)[0].supported
+    wrong = check("The W3C brought together 35 speakers that autumn [1].", french, similar=close, least=0.83)[0]
+    assert not wrong.supported and wrong.problems == ["the number '35' is not in the source"]  # figures are still copied
+    english = [_source(1, "The W3C gathered 34 presentations at its September 2020 workshop.")]
+    assert not check("The W3C cancelled 34 dinners and lunches [1].", english, similar=close, least=0.83)[0].supported  # same language: words
+
+
+def test_closeness_is_the_similarity_to_the_closest_sentence():
+    from kb.answer import closeness
+    from kb.embedder import FakeEmbedder
+
+    embedder = FakeEmbedder()
+    assert closeness(embedder, "Le W3C a réuni 34 présentations.", ["Autre chose.", "Le W3C a réuni 34 présentations."]) == pytest.approx(1.0)
+    assert closeness(embedder, "Le W3C a réuni 34 présentations.", []) == 0.0
+
+
+def test_a_citation_highlights_the_sentence_the_answer_draws_from():
+    from kb.answer import shown
+
+    sources = [_source(1, "Le panel a eu lieu à Louvain-la-Neuve.", "La vidéo Baby shark compte plus de 14 milliards de vues.")]
+    answer, citations = shown("fr", sources, [Sentence("La vidéo compte plus de 14 milliards de vues.", [1], [1], True)], None)
+    assert answer == "La vidéo compte plus de 14 milliards de vues [1]." and citations[0]["sentence"] == sources[0].sentences[1]

@@ -1,0 +1,108 @@
+"""What each check that follows generation changes: the saved replies of a compare_answers run settled again with one
+check switched off at a time, per event, without the model.
+
+Usage: .venv/bin/python benchmarks/ablate_checks.py RUN.json [--design legacy] [--min-coverage 0] [--similarity 0.8]
+       [--work var/compare-answers]
+RUN.json is the output of `benchmarks/compare_answers.py --json`; --min-coverage and --similarity are the settings
+the design's row ran with. Each question's sources are selected again with the
+current code (the knowledge bases that run built, in --work), so the result is exact for the checks after generation;
+a check whose removal changes no answer on fresh batches has shown no gain, and a removal that raises key facts or
+abstention shows it costs.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import sys
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import kb.answer as answer  # noqa: E402
+import kb.support as support  # noqa: E402
+from compare_answers import batch_questions  # noqa: E402
+from kb.embedder import load_embedder  # noqa: E402
+from kb.evaluate import score_answer  # noqa: E402
+from kb.knowledge import KnowledgeBase  # noqa: E402
+from kb.language import detect  # noqa: E402
+from kb.query import event_glossary  # noqa: E402
+
+# Each check, and how to switch it off: (module, attribute, replacement).
+CHECKS = {
+    "echo (repeats)": [(answer, "repeats", lambda *a, **k: False)],
+    "off topic": [(answer, "off_topic", lambda *a, **k: False)],
+    "quote when declined": [(answer, "quote_fallback", lambda *a, **k: None)],
+    "subjects in backing passages": [(answer, "unmentioned", lambda *a, **k: [])],
+    "asked kind of figure": [(answer, "asked_unit", lambda *a, **k: None)],
+    "other year": [(support, "other_year", lambda *a, **k: None)],
+    "units": [(support, "unit_problems", lambda *a, **k: [])],
+    "sums of money": [(support, "amounts", lambda *a, **k: [])],
+    "attributed names": [(support, "attributed_names", lambda *a, **k: [])],
+    "word overlap": [(support, "MIN_OVERLAP", 0.0), (support, "MIN_OVERLAP_WITH_FACT", 0.0)],
+}
+CHECKS["all that changed no answer"] = [p for name in ("off topic", "other year", "units", "sums of money", "attributed names") for p in CHECKS[name]]
+CHECKS["and subjects, figure kind"] = CHECKS["all that changed no answer"] + CHECKS["subjects in backing passages"] + CHECKS["asked kind of figure"]
+
+
+def settled(question: dict, sources, raw: str, reason: str | None, settings: dict) -> dict:
+    """The scored row the current checks make of one saved reply."""
+    text = question["question"]
+    language = detect(text)
+    if sources and raw:
+        sentences, reason, _ = answer.settle(text, language, sources, raw, settings.get("similar"), settings.get("least", 0.0))
+    else:
+        sentences = []
+    shown, citations = answer.shown(language, sources, sentences, reason)
+    record = {"abstained": reason is not None, "answer": shown, "raw_answer": raw, "abstain_reason": reason, "citations": citations,
+              "timings": {"first_token_ms": 0, "total_ms": 0}, "energy": {"cpu_seconds": 0, "wh": 0}, "tokens": {}}
+    return score_answer(question, record)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_json", type=Path)
+    parser.add_argument("--design", default="legacy")
+    parser.add_argument("--min-coverage", type=float, default=answer.MIN_COVERAGE)
+    parser.add_argument("--similarity", type=float, help="check sentences across languages by closeness in meaning, at least this")
+    parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
+    args = parser.parse_args()
+    run = json.loads(args.run_json.read_text(encoding="utf-8"))
+    embedder = load_embedder()
+    print(f"{'event':32} {'check switched off':30} {'facts':>9} {'abstained right':>16}  answers changed")
+    for event, entry in run["events"].items():
+        rows = {r["id"]: r for r in entry["designs"][args.design]["rows"]}
+        questions = [q for q in batch_questions(event, entry["batch"]) if q["id"] in rows]
+        kb = KnowledgeBase.open(args.work / event, embedder=embedder)
+        settings = {} if args.similarity is None else {"similar": functools.partial(answer.closeness, embedder), "least": args.similarity}
+        with event_glossary(kb.glossary):
+            sources = {q["id"]: answer.gather(kb, q["question"], min_coverage=args.min_coverage)[2] for q in questions}
+            base = {q["id"]: settled(q, sources[q["id"]], rows[q["id"]]["raw_answer"], rows[q["id"]]["abstain_reason"], settings)
+                    for q in questions}
+
+            def totals(scored: dict) -> tuple[int, int]:
+                return (sum(r["facts_ok"] for r in scored.values()),
+                        sum(r["abstained"] for q, r in scored.items() if not r["answerable"]))
+
+            facts, abstained = totals(base)
+            answerable = sum(q["answerable"] for q in questions)
+            print(f"{event[:32]:32} {'(none: today)':30} {facts:4}/{answerable:<4} {abstained:9}/{len(questions) - answerable:<6}")
+            for name, patches in CHECKS.items():
+                with contextlib.ExitStack() as stack:
+                    for module, attribute, value in patches:
+                        stack.enter_context(mock.patch.object(module, attribute, value))
+                    scored = {q["id"]: settled(q, sources[q["id"]], rows[q["id"]]["raw_answer"], rows[q["id"]]["abstain_reason"], settings)
+                              for q in questions}
+                f, a = totals(scored)
+                changed = [i for i in scored if (scored[i]["facts_ok"], scored[i]["abstained"]) != (base[i]["facts_ok"], base[i]["abstained"])]
+                print(f"{'':32} {name:30} {f:4} ({f - facts:+d}) {a:9} ({a - abstained:+d})     {len(changed)} {' '.join(changed)}")
+        kb.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
