@@ -80,7 +80,7 @@ def main() -> int:
         kb = KnowledgeBase.open(args.work / event, embedder=embedder)
         settings = {} if args.similarity is None else {"similar": functools.partial(answer.closeness, embedder), "least": args.similarity}
         with event_glossary(kb.glossary):
-            sources = {q["id"]: answer.gather(kb, q["question"], min_coverage=args.min_coverage)[2] for q in questions}
+            sources = {q["id"]: answer.gather(kb, q["question"])[1] for q in questions}
             base = {q["id"]: settled(q, sources[q["id"]], rows[q["id"]]["raw_answer"], rows[q["id"]]["abstain_reason"], settings)
                     for q in questions}
 

@@ -28,7 +28,7 @@ def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
     """The scored row the current checks make of the saved reply `row` to `question`."""
     text = question["question"]
     language = detect(text)
-    _, _, sources = gather(kb, text)
+    _, sources = gather(kb, text)
     raw = row["raw_answer"] or ""
     if sources and raw:
         sentences, reason, _ = settle(text, language, sources, raw)

@@ -29,7 +29,7 @@ def stage(kb: KnowledgeBase, question: dict, row: dict) -> str:
     if row["facts_ok"]:
         return "right"
     facts = question["facts"]
-    hits, _, sources = gather(kb, question["question"])
+    hits, sources = gather(kb, question["question"])
     if not all(any(holds(h.passage.text, alternatives) for h in hits) for alternatives in facts):
         return f"not in top {K}"
     sent = " ".join(" ".join(s.sentences) for s in sources)

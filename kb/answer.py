@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterator, Sequence
 
 from kb import audit, choose, followup, verify
-from kb.context import WORD_BUDGET, Source, content_words, coverage, select
+from kb.context import WORD_BUDGET, Source, content_words, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
@@ -27,14 +27,13 @@ from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import asked_unit, event_glossary
 from kb.store import Passage
-from kb.support import REFUSAL, Similar, Sentence, check, complete_part, is_refusal, off_topic, repeats, subjects, unmentioned, word_matches
+from kb.support import REFUSAL, Similar, Sentence, check, complete_part, is_refusal, repeats, subjects, unmentioned, word_matches
 from kb.textnorm import tokens
 
 MAX_QUESTION_CHARS = 1000
 K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
 CHOSEN_MAX_TOKENS = 80  # "n: " and one short sentence
-MIN_COVERAGE = 0.34  # share of the question's content words one retrieved passage must hold
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 
@@ -119,24 +118,16 @@ def search(kb: KnowledgeBase, question: str, also: tuple[str, ...], **filters) -
     return kb.search(question, also=also, **filters) if also else kb.search(question, **filters)
 
 
-def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = (), min_coverage: float = MIN_COVERAGE,
-           gate: str = "words") -> tuple[list[Hit], float, list[Source]]:
-    """The retrieved passages (for `question` and its other wordings `also`), the largest share of the question's
-    words one of them holds, and the numbered sources for the prompt (none when that share is below `min_coverage`;
-    with `gate="same-language"`, only when every passage is in the question's language, where words can match)."""
-    hits = search(kb, question, also, k=K)
+def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = (), k: int = K, budget: int = WORD_BUDGET) -> tuple[list[Hit], list[Source]]:
+    """The `k` retrieved passages (for `question` and its other wordings `also`) and the numbered sources for the
+    prompt: their sentences that matter to the question, `budget` words in all."""
+    hits = search(kb, question, also, k=k)
     if subjects(question) and all(unmentioned(question, [h.passage]) for h in hits):
         # None of them can back an answer (see `unmentioned`): look again among the passages that name the subject.
         naming = {p.row for p in kb.passages if not unmentioned(question, [p])}
         if naming:
-            hits = search(kb, question, also, k=K, within=naming)
-    passages = about_subjects(question, [h.passage for h in hits])
-    relevance = coverage(question, passages)
-    if gate == "same-language":
-        language = detect(question)
-        if any(detect(p.text, default=language) != language for p in passages):
-            min_coverage = 0.0
-    return hits, relevance, select(question, passages) if relevance >= min_coverage else []
+            hits = search(kb, question, also, k=k, within=naming)
+    return hits, select(question, about_subjects(question, [h.passage for h in hits]), budget)
 
 
 def about_subjects(question: str, passages: list[Passage]) -> list[Passage]:
@@ -224,8 +215,6 @@ def settle(question: str, language: str, sources: list[Source], raw: str, simila
             reason = UNSUPPORTED
         elif repeats(question, supported):
             reason = ECHO
-        elif off_topic(question, supported):
-            reason = "the answer speaks of nothing the question asks about"
     # Declined, said nothing ("1.", "The answer is 1." carry fewer than two content words) or only echoed the question.
     declined = is_refusal(raw) or reason == ECHO or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
     if reason is not None and declined:
@@ -301,8 +290,7 @@ class Answerer:
             raise EventKBError(f"Unknown follow-up method {self.followup!r}: use one of {', '.join(followup.METHODS)}.")
         defaults = ({"design": "choose", "passages": choose.PASSAGES, "candidates": choose.MAX_CANDIDATES, "max_words": choose.MAX_WORDS,
                      "threshold": choose.THRESHOLD, "max_tokens": CHOSEN_MAX_TOKENS} if self.design == "choose" else
-                    {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "min_coverage": MIN_COVERAGE, "word_budget": WORD_BUDGET,
-                     "gate": "words", "across": "words", "similarity": ACROSS_SIMILARITY})
+                    {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY})
         self.settings = {**defaults, "followup": self.followup, **self.settings}
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> dict:
@@ -387,8 +375,7 @@ class Answerer:
         if chosen:
             self._gather_candidates(run)
         else:
-            run.hits, run.relevance, run.sources = gather(self.kb, run.question, run.also, self.settings["min_coverage"],
-                                                                  self.settings["gate"])
+            run.hits, run.sources = gather(self.kb, run.question, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
         retrieval = read_retrieval()
         run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
@@ -479,7 +466,7 @@ class Answerer:
     def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
         messages = messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event))
         complete = ""
-        with contextlib.closing(self._model_pieces(run, messages, MAX_TOKENS, gone)) as pieces:
+        with contextlib.closing(self._model_pieces(run, messages, int(self.settings["max_tokens"]), gone)) as pieces:
             for _ in pieces:
                 if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
                     complete = complete_part(run.raw)
@@ -541,7 +528,7 @@ class Answerer:
         record = self._record(run, [], "", [], None, "", [])  # this request's id, time, model, settings and energy
         record.update({
             k: earlier[k] for k in ("answer", "abstained", "abstain_reason", "mode", "raw_answer", "answer_language", "citations",
-                                    "sentences", "withdrawn", "sources", "relevance") if k in earlier})
+                                    "sentences", "withdrawn", "sources") if k in earlier})
         if "choice" in earlier:  # answered by the choose design
             record["choice"] = earlier["choice"]
         record.update({"cached": True, "cached_from": earlier["id"], "original_energy": earlier["energy"],
@@ -584,12 +571,10 @@ class Answerer:
         events.append({"type": "record", "record": record})
         return events
 
-    def _across(self) -> tuple[Similar | None, float]:
+    def _across(self) -> tuple[Similar, float]:
         """How a sentence in another language than its source is checked: by closeness in meaning, with the knowledge
-        base's embedder, when the settings say so; else (None) by its words, like any other."""
-        if self.settings["across"] != "similar":
-            return None, 0.0
-        return functools.partial(closeness, self.kb.embedder), self.settings["similarity"]
+        base's embedder (multilingual), at least the `similarity` setting."""
+        return functools.partial(closeness, self.kb.embedder), float(self.settings["similarity"])
 
     def _keep(self, run: _Run, record: dict) -> None:
         """Write the record and the retrieved passages to the audit log, in one transaction."""
@@ -624,7 +609,6 @@ class Answerer:
             "withdrawn": withdrawn,
             "retrieved": [{"n": n, **_event_of(h.passage), "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(run.hits, start=1)],
             "sources": [{"n": s.n, **_event_of(s.passage), "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
-            "relevance": round(run.relevance, 3),
             "model": self.generator.info.to_json(),
             "tokens": {"prompt": run.usage.prompt_tokens, "completion": run.usage.completion_tokens},
             "timings": {"rewrite_ms": (run.rewrite or {}).get("ms", 0.0), "retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
@@ -647,7 +631,6 @@ class _Run:
     language: str
     t0: float
     hits: list[Hit] = field(default_factory=list)
-    relevance: float = 0.0
     sources: list[Source] = field(default_factory=list)
     energy: Energy | None = None
     retrieval_ms: float = 0.0

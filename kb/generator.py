@@ -275,14 +275,19 @@ def _certain(labels: list[str], reply: str) -> dict[str, float]:
 
 
 def echo_first_source(messages: list[dict]) -> str:
-    """The fake engine's default reply: the first source sentence, cited as [1] (or the refusal); asked to choose among
-    numbered sentences, the one sharing the most words with the question, copied, or 0 when none shares half of them."""
+    """The fake engine's default reply: the first source sentence, cited as [1], or the refusal when no source shares a
+    word of the question, as a model declines; asked to choose among numbered sentences, the one sharing the most
+    words with the question, copied, or 0 when none shares half of them."""
+    from kb.textnorm import STOPWORDS, words
+
     user = messages[-1]["content"]
     if "\n[0] " in user:
         return _closest_sentence(user)
-    for line in user.splitlines():
-        if line.startswith("[1]"):
-            return line.split(") ", 1)[-1].strip() + " [1]"
+    question = re.search(r"^Question: (.*)$", user, re.MULTILINE)
+    wanted = {w for w in words(question.group(1) if question else "") if w not in STOPWORDS and len(w) > 2}
+    lines = [line for line in user.splitlines() if re.match(r"\[\d+\] ", line)]
+    if lines and (not question or any(wanted & set(words(line.split(") ", 1)[-1])) for line in lines)):
+        return lines[0].split(") ", 1)[-1].strip() + " [1]"
     return "NOT IN SOURCES"
 
 

@@ -154,16 +154,6 @@ def test_a_name_misspelt_by_one_letter_in_the_source_still_matches():
     assert not wrong.supported
 
 
-def test_the_source_an_answer_attributes_to_must_be_among_the_sources():
-    europe = passage("Pour l’Europe, on passe de 100 TWh en 2022 (4% de la demande) à 160 TWh en 2026.", "eu")
-    report = passage("Le dernier rapport de l’AIE, « electricity 2024 », parle spécifiquement des data centres.", "iea")
-    sources = [Source(1, europe, (europe.text,)), Source(2, report, (report.text,))]
-    sentence, = check("According to the IEA, data centres in Europe used 100 TWh in 2022 [1].", sources)
-    assert sentence.supported and sentence.citations == [1]
-    wrong, = check("According to GreenIT, data centres in Europe used 100 TWh in 2022 [1].", sources)
-    assert not wrong.supported and any("GreenIT" in p for p in wrong.problems)
-
-
 def test_a_cut_sentence_ends_at_a_clause_boundary_rather_than_on_a_dangling_figure():
     head = " ".join(f"mot{i}" for i in range(30))
     sentence = f"{head} the grid powering Jean Zay is 57 gCO2eq/kWh, compared to 231 gCO2eq/kWh for OPT, 429 for GPT-3 and 330 for Gopher."
@@ -198,27 +188,13 @@ def test_a_how_long_question_asks_for_a_duration():
 
 
 
-def test_a_name_found_only_in_the_passage_title_backs_no_claim_but_an_attribution_may_use_it():
+def test_a_name_found_only_in_the_passage_title_backs_no_claim():
     text = "Des organismes comme SystExt vous parleront mieux que moi des impacts de l'extraction minière."
     mining = Passage(0, "m", "panel-summary", "Résumé des discussions du panel (AILouvain)", None, (1, 2), "S", None, text, text)
     sources = [Source(1, mining, (text,))]
     assert check("The document suggests SystExt for the impacts of mining [1].", sources)[0].supported
     wrong, = check("The document suggests AILouvain for the impacts of mining [1].", sources)
     assert not wrong.supported and any("AILouvain" in p for p in wrong.problems)
-    bloom = Passage(0, "b", "bloom-carbon-2022", "Estimating the Carbon Footprint of BLOOM", 4, None, None, None,
-                    "The final training emitted 24.7 tonnes of CO2eq.", "")
-    assert check("According to the BLOOM paper, the final training emitted 24.7 tonnes of CO2eq [1].",
-                 [Source(1, bloom, (bloom.text,))])[0].supported
-
-
-def test_a_sentence_dated_to_another_year_than_the_one_asked_about():
-    from kb.support import other_year
-
-    assert other_year("Digital technology consumed 7.3 TWh in 2023.", "How much did it consume in 2010?") == \
-        "it speaks of 2023, the question asks about 2010"
-    assert other_year("700 TWh in 2010 and 1900 TWh in 2025.", "How much in 2010?") is None
-    assert other_year("700 TWh.", "How much in 2010?") is None and other_year("7.3 TWh in 2023.", "How much?") is None
-    assert other_year("It consumed 2010 kWh.", "How much in 2010?") is None and other_year("1 2023,5", "in 2010?") is None
 
 
 def test_a_document_named_by_the_question_may_be_named_from_the_passage_title():
@@ -302,16 +278,6 @@ def test_an_abbreviated_title_is_no_name_and_ends_no_sentence():
     assert len(split_sentences("Une décision IA (Mr. Dupont dont l'assurance est refusée) pourra revenir. Fin.")) == 2
 
 
-def test_a_long_answer_sharing_nothing_with_the_question_speaks_of_something_else():
-    from kb.support import off_topic
-
-    quoted = "RS : Je parierais que l'on va voir évoluer deux types d'IAg : les vertueuses, edge computing, basse consommation."
-    assert off_topic("Quel diplôme Roald Sieberath a-t-il obtenu ?", quoted)
-    assert not off_topic("Quels types d'IAg Roald Sieberath prévoit-il ?", quoted)
-    assert not off_topic("Combien pèse l'univers numérique ?", "223 millions de tonnes, soit autant que 179 millions de berlines moyennes.")
-    assert not off_topic("Who moderated the panel?", "Steve Tumson.")
-
-
 def test_a_name_in_title_case_sets_no_kind_of_figure():
     from kb.query import asked_unit
 
@@ -327,14 +293,9 @@ def test_an_acronym_spelled_out_after_it_is_checked_through_the_acronym():
     assert sentence.supported
 
 
-def test_an_amount_of_money_must_be_one_in_the_source_and_how_many_days_asks_a_duration():
+def test_how_many_days_asks_a_duration():
     from kb.query import asked_unit
 
-    api = passage("This results in approximately 19 kgs of CO2eq emitted per day of API deployment, for 12 000 € of hardware.", "api")
-    sentence, = check("Running the API cost approximately $19 per day [1].", [Source(1, api, (api.text,))])
-    assert not sentence.supported and "the figure '19' is not a sum of money in the source" in sentence.problems
-    sentence, = check("The hardware cost 12 000 € [1].", [Source(1, api, (api.text,))])
-    assert sentence.supported
     days = asked_unit("Over how many days was the energy use of the BLOOM API tracked?")
     assert days.search("approximately 18 days") and not days.search("914 kWh")
 
@@ -357,30 +318,6 @@ def test_a_footnote_number_glued_to_a_name_in_the_pdf_text_does_not_hide_the_nam
     gpt = passage("GPT-35 is another model entirely, trained in 2023.", "gpt")
     sentence, = check("GPT-3 was trained in 2023 [1].", [Source(1, gpt, (gpt.text,))])
     assert not sentence.supported
-
-
-def test_what_a_figure_measures_is_read_from_the_unit_after_it():
-    from kb.support import _NUMBER, unit_kind
-
-    def kinds(text: str) -> list[str | None]:
-        return [unit_kind(text, m.start(), m.end()) for m in _NUMBER.finditer(text)]
-
-    assert kinds("2,9 Wh, 30 ans, 16 fois, 552 tonnes de CO2, 12 000 €, 4,2 %") == ["energy", "time", "ratio", "mass", "money", "share"]
-    assert kinds("entre 620 et 1050 TWh") == ["energy", "energy"]  # a range: the unit after its last number
-    assert kinds("GES x 3,1 ; a factor of 2.9") == ["ratio", "ratio"]
-    assert kinds("73.32 further tonnes") == ["mass"]
-    assert kinds("[30] Alexandra Sasha Luccioni") == [None]
-
-
-def test_a_figure_the_source_gives_as_another_measure_is_not_supported():
-    from kb.support import unit_problems
-
-    assert unit_problems("Alexandra Sasha Luccioni a 30 ans.", "[30] Alexandra Sasha Luccioni and Alex Hernandez-Garcia.")
-    assert unit_problems("100 people attended the panel.", "Pour l'Europe, on passe de 100 TWh en 2022.")
-    assert not unit_problems("Data centres could use 620 TWh.", "entre 620 et 1050 TWh selon le rapport")
-    assert not unit_problems("Emissions grow by a factor of 3.1 between 2010 and 2025.", "GES x 3,1 entre 2010 et 2025")
-    assert not unit_problems("Une requête consomme 2,9 Wh.", "ChatGPT (2.9 Wh per request)")
-    assert not unit_problems("14 milliards de vues.", "plus de 14 millards de vues")  # no unit on either side
 
 
 def test_months_and_byte_units_cross_languages():
