@@ -1,10 +1,11 @@
-"""Answer quality, speed and energy of the answer designs side by side, per event, on one fresh batch of each event.
+"""Answer quality, speed and energy side by side, per event, on one fresh batch of each event.
 
-Usage: .venv/bin/python benchmarks/compare_answers.py [--designs legacy,choose] [--batches hq,a17] [--oracle] [--repack 1,0]
-       [--llamaindex] [--set NAME:KEY=VALUE;KEY=VALUE] [--json OUT]
+Usage: .venv/bin/python benchmarks/compare_answers.py [--batches ht,a19] [--set NAME:KEY=VALUE;KEY=VALUE] [--oracle]
+       [--repack 1,0] [--llamaindex] [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
-the questions of the named batch (by default "hq" on the bundled event, "a17" on the others: written before the
-change they measure) through each design with the default model, and prints key facts (same- and cross-language apart),
+the questions of the named batch (by default "ht" on the bundled event, "a19" on the others: written before the
+change they measure) with the default model, eventkb's settings and each variant of them given with --set (the
+settings before a change, for example), and prints key facts (same- and cross-language apart),
 citation precision, abstention recall, language match, time to first token, full answer and energy per answer.
 With --oracle, the passage that answers each question is put first among the retrieved ones (the ceiling of each
 design when retrieval is perfect); unanswerable questions are asked as they are. With --repack 1,0, each design runs
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.answer import DESIGNS, Answerer  # noqa: E402
+from kb.answer import Answerer  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
 from kb.evaluate import ANSWER_SET, EVENT_SETS, load_set, matches, score_answer, summarise_answers  # noqa: E402
@@ -132,17 +133,17 @@ def document_files(kb: KnowledgeBase, paths: list[Path]) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated, from: " + ", ".join(DESIGNS))
+    parser.add_argument("--no-default", action="store_true", help="run only the --set variants, not eventkb's own settings")
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
-    parser.add_argument("--batches", default="hq,a17", help="the bundled event's batch and the other events' (default hq,a17; the second round: hr,a17b; hq+hr for both)")
+    parser.add_argument("--batches", default="ht,a19", help="the bundled event's batch and the other events' (default ht,a19; hq+hr for two batches)")
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
     parser.add_argument("--llamaindex", action="store_true", help="also LlamaIndex's default RAG on the same files")
     parser.add_argument("--set", action="append", default=[], metavar="NAME:KEY=VALUE[;KEY=VALUE]",
-                        help="also run the legacy design with these settings, as a row named NAME (repeatable)")
+                        help="also run with these settings, as a row named NAME (repeatable)")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
     reports = sorted(args.reports.glob("*.pdf"))
@@ -154,8 +155,8 @@ def main() -> int:
         inputs[folder.name] = ([folder], event_batch)
     if args.only:
         inputs = {args.only: inputs[args.only]}
-    designs: list[tuple[str, str, dict]] = [(d, d, {}) for d in args.designs.split(",") if d]
-    designs += [(name, "legacy", variant(spec)) for name, _, spec in (v.partition(":") for v in args.set)]
+    designs = [] if args.no_default else [("eventkb", {})]
+    designs += [(name, variant(spec)) for name, _, spec in (v.partition(":") for v in args.set)]
     embedder = load_embedder()
     repacks = [r == "1" for r in args.repack.split(",")] if args.repack else [None]
     generators = {"" if r is None else f"/repack={int(r)}": load_generator(repack=r) for r in repacks}
@@ -167,12 +168,11 @@ def main() -> int:
         questions = batch_questions(event, batch)
         print(f"## {event}: batch {batch}, {len(questions)} questions", file=sys.stderr)
         entry = out["events"][event] = {"batch": batch, "questions": len(questions), "designs": {}}
-        for design, path, settings in designs:
+        for design, settings in designs:
             first = None
             for label, generator in generators.items():
                 print(f"  {design}{label}", file=sys.stderr)
-                answerer = Answerer(AnswerFirst(kb) if args.oracle else kb, generator, choose_meter(), None, cache=False, design=path,
-                                    settings=settings)
+                answerer = Answerer(AnswerFirst(kb) if args.oracle else kb, generator, choose_meter(), None, cache=False, settings=settings)
                 answerer.ask(questions[0]["question"])  # warm: the model's constant prefix, as in the web app
                 rows = run(answerer, kb, questions, lambda m: print(m, file=sys.stderr, flush=True))
                 entry["designs"][design + label] = {"summary": summary(rows), "rows": rows}

@@ -87,8 +87,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
                    "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
     p.add_argument("--no-cache", action="store_true", help="generate again even if this question was answered before on the same build, model and settings")
-    p.add_argument("--design", choices=("legacy", "choose"), default="legacy",
-                   help="legacy: the model writes from numbered sources, checked by rules (default); choose: the model picks a numbered sentence, verified by exact quote")
     p.add_argument("--conversation", metavar="ID", help="a follow-up in this conversation (the id `ask` printed): the question is made standalone from the turn before")
     p.add_argument("--followup", choices=FOLLOWUP_METHODS, default=None, help=FOLLOWUP_HELP)
 
@@ -105,12 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
     p.add_argument("--backend", metavar="URL", help="an OpenAI-compatible model server (llama.cpp server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1; "
                    "--model then names its model (default: $EVENTKB_BACKEND_URL, else the local model)")
-    p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design to measure (default legacy)")
 
     p = command("serve", "Run the web app (chat, quotes, audit, energy, event; every event of the home, --event ID at /) on this machine.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--design", choices=("legacy", "choose"), default="legacy", help="the answer design (default legacy; choose: the model picks a numbered sentence)")
     p.add_argument("--followup", choices=FOLLOWUP_METHODS, default=None, help=FOLLOWUP_HELP)
     p.add_argument("--workers", type=int, default=1, metavar="N", help="serve with N gunicorn worker processes (threaded); best with --backend")
     p.add_argument("--model", metavar="PATH", help="GGUF file, or 'default' / 'small'")
@@ -244,7 +240,7 @@ def _eval(args: argparse.Namespace, kb) -> int:
     from kb.generator import load_generator
 
     in_batch(load_set(ANSWER_SET)["questions"], args.batch)  # an unknown batch fails before the model loads
-    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), design=args.design)
+    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter())
     kb.search("warm up", k=1)
     answerer.ask(warm_up_question(kb.event))  # the constant prompt prefix is then cached, as in a running server
     result = evaluate(kb, answerer, _k(args.subset), log=(lambda m: None) if args.json else lambda m: print(m, file=sys.stderr), batch=args.batch)
@@ -362,7 +358,7 @@ def _serve(args: argparse.Namespace, home: Path, event: str | None) -> int:
     if not loopback:
         print(f"warning: serving on {args.host}: anyone who can reach this machine can use the app.", file=sys.stderr)
     allowed = [*LOOPBACK_NAMES, *([] if wildcard else [args.host]), *args.allow_host]
-    config = {"KB_HOME": str(home), "EVENT": event, "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed, "ANSWER_DESIGN": args.design,
+    config = {"KB_HOME": str(home), "EVENT": event, "MODEL": args.model, "BACKEND_URL": args.backend, "ALLOWED_HOSTS": allowed,
               "FOLLOWUP": args.followup}
 
     def warm_app():
@@ -408,7 +404,7 @@ def _ask(args: argparse.Namespace, kb, home: Path) -> int:
     from kb.energy import choose_meter
     from kb.generator import load_generator
 
-    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), audit.connect(home), cache=not args.no_cache, design=args.design,
+    answerer = Answerer(kb, load_generator(args.model, args.backend), choose_meter(), audit.connect(home), cache=not args.no_cache,
                         **({"followup": args.followup} if args.followup else {}))
     record = None
     shown = False

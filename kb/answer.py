@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator, Sequence
 
-from kb import audit, choose, followup, verify
+from kb import audit, followup
 from kb.context import WORD_BUDGET, Source, content_words, select
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
@@ -33,7 +33,6 @@ from kb.textnorm import tokens
 MAX_QUESTION_CHARS = 1000
 K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
-CHOSEN_MAX_TOKENS = 80  # "n: " and one short sentence
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 
@@ -79,9 +78,7 @@ ECHO = "the answer only repeats the question"
 NO_PASSAGE = "retrieval found no passage relevant to the question"
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
-DESIGNS = ("legacy", "choose")  # the answer paths `Answerer(design=...)` runs: the model chooses a sentence, or writes from sources
 UNSUPPORTED = "no sentence of the model's answer is supported by the sources"
-CHOSE_NONE = "the model chose no sentence as the answer"
 FOLLOWUP = "fused"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
 
 
@@ -152,13 +149,6 @@ def shown(language: str, sources: list[Source], sentences: list[Sentence], reaso
 def _event_of(p: Passage) -> dict:
     """{"event": id} for a passage of one of several events answered together, else nothing."""
     return {"event": p.event} if p.event else {}
-
-
-def _chosen_citation(candidate: choose.Candidate) -> dict:
-    """A citation of the chosen sentence: its passage with the sentence itself, for the viewer to highlight."""
-    p = candidate.passage
-    return {"n": candidate.n, **_event_of(p), "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
-            "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": candidate.text}
 
 
 def _citation(source: Source, answer: str = "") -> dict:
@@ -280,18 +270,17 @@ class Answerer:
     wait_s: float = 300.0
     settings: dict = field(default_factory=dict)
     cache: bool = True
-    design: str = "legacy"  # the choose design measured worse on the tuned sets (BENCHMARKS.md): selectable, not the default
     followup: str = FOLLOWUP  # how a follow-up question is made standalone (kb.followup.METHODS)
 
     def __post_init__(self) -> None:
-        if self.design not in DESIGNS:
-            raise EventKBError(f"Unknown answer design {self.design!r}: use one of {', '.join(DESIGNS)}.")
+        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup}
+        unknown = sorted(set(self.settings) - set(defaults))
+        if unknown:
+            raise EventKBError(f"Unknown answer setting {unknown[0]!r}: use one of {', '.join(defaults)}.")
+        self.settings = {**defaults, **self.settings}  # a record's settings given back make the same answer again
+        self.followup = self.settings["followup"]
         if self.followup not in followup.METHODS:
             raise EventKBError(f"Unknown follow-up method {self.followup!r}: use one of {', '.join(followup.METHODS)}.")
-        defaults = ({"design": "choose", "passages": choose.PASSAGES, "candidates": choose.MAX_CANDIDATES, "max_words": choose.MAX_WORDS,
-                     "threshold": choose.THRESHOLD, "max_tokens": CHOSEN_MAX_TOKENS} if self.design == "choose" else
-                    {"design": "legacy", "k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY})
-        self.settings = {**defaults, "followup": self.followup, **self.settings}
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> dict:
         """The final record of an answer (the stream consumed)."""
@@ -370,98 +359,28 @@ class Answerer:
         if earlier is not None:
             yield from self._repeat(run, earlier)
             return
-        chosen = self.design == "choose"
         read_retrieval = self.meter.start()
-        if chosen:
-            self._gather_candidates(run)
-        else:
-            run.hits, run.sources = gather(self.kb, run.question, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
+        run.hits, run.sources = gather(self.kb, run.question, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
         retrieval = read_retrieval()
         run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
-        settle = self._settle_chosen if chosen else self._settle
         try:
-            numbered = run.candidates if chosen else run.sources
-            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in numbered], "searched": run.question,
+            yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in run.sources], "searched": run.question,
                    "also_searched": list(run.also)}
-            if numbered and not run.cancelled:
+            if run.sources and not run.cancelled:
                 if not self._wait_for_model(gone):
                     run.cancelled = True
                 else:
                     try:
-                        yield from (self._generate_chosen(run, gone) if chosen else self._generate(run, gone))
+                        yield from self._generate(run, gone)
                     finally:
                         self.generator.lock.release()
         except GeneratorExit:  # the consumer hung up: nothing more can be sent, but the record is kept
             run.cancelled = True
             with contextlib.suppress(EventKBError):  # a full disk: nobody is left to tell
-                settle(run)
+                self._settle(run)
             raise
-        yield from settle(run)
-
-    def _gather_candidates(self, run: _Run) -> None:
-        """The choose design's context: the retrieved passages and, from them, the numbered candidate sentences."""
-        run.hits = search(self.kb, run.question, run.also, k=self.settings["passages"])
-        if run.hits:
-            embedder = self.kb.embedder
-            run.candidates = choose.candidates(run.hits, embedder.query(run.question), lambda texts: embedder.passages(texts, None),
-                                               self.settings["candidates"])
-
-    def _generate_chosen(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
-        """The model's pick and answer in one pass: nothing is shown before it is verified, so this yields no event."""
-        messages = [{"role": "system", "content": choose.instructions(_about(self.kb.event))},
-                    {"role": "user", "content": choose.prompt(run.question, LANGUAGE_NAMES[run.language], run.candidates)}]
-        run.raw = choose.PREFIX
-        with contextlib.closing(self._model_pieces(run, messages, self.settings["max_tokens"], gone, choose.labels(run.candidates), choose.PREFIX)) as pieces:
-            for _ in pieces:
-                if run.raw[len(choose.PREFIX):].lstrip()[:1] == "0":  # the model chose none: nothing it writes next is used
-                    break
-        yield from ()
-
-    def _settle_chosen(self, run: _Run) -> list[dict]:
-        """Decide, verify and record the chosen answer; the events left to send."""
-        reason, mode, answer, citations, problems = None, "generated", "", [], []
-        chosen, probability = 0, 0.0
-        if run.cancelled:
-            reason, mode = CANCELLED, "cancelled"
-        elif not run.candidates:
-            reason, mode = NO_PASSAGE, "abstained"
-        else:
-            chosen, probability = choose.decide(run.usage.choice, self.settings["threshold"])
-            replied, text = choose.parse(run.raw)
-            if replied == 0:  # it wrote option 0's words after another number
-                chosen = 0
-            if not chosen:
-                reason, mode = CHOSE_NONE, "abstained"
-            else:
-                candidate = run.candidates[chosen - 1]
-                if replied != chosen or not text or is_refusal(text):
-                    problems = ["the model wrote no answer from the chosen sentence"]
-                else:
-                    problems = verify.problems(text, [candidate.text], run.question, detect(candidate.text, default=run.language) == run.language)
-                    if detect(text, default=run.language) != run.language:
-                        problems.append("the answer is not in the question's language")
-                if problems:
-                    answer, mode = verify.quote(candidate.text, run.language) + f" [{chosen}]", "quoted"
-                else:
-                    body, stop = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
-                    answer = f"{body.rstrip()} [{chosen}]{stop}"
-                citations = [_chosen_citation(candidate)]
-        if reason is not None:
-            answer = ABSTAIN[run.language] if mode != "cancelled" else ""
-        if run.first_shown_ms is None:
-            run.first_shown_ms = run.elapsed_ms()
-        events = [] if reason is not None else [{"type": "sentence", "text": answer, "citations": [chosen]}]
-        events.append({"type": "answer", "text": answer, "citations": citations, "abstained": reason is not None, "mode": mode})
-        sentences = [Sentence(answer, [chosen], [chosen], True, problems)] if reason is None else []
-        run.sources = []
-        record = self._record(run, sentences, answer, citations, reason, mode, [])
-        record["sources"] = [{"n": c.n, **_event_of(c.passage), "id": c.passage.id, "sentences": [c.text]} for c in run.candidates]
-        record["choice"] = {"chosen": chosen, "probability": round(probability, 4), "problems": problems,
-                            "probabilities": {k: round(v, 4) for k, v in run.usage.choice.items()}}
-        self._keep(run, record)
-        events.append({"type": "record", "record": record})
-        return events
+        yield from self._settle(run)
 
     def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
         messages = messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event))
@@ -472,13 +391,12 @@ class Answerer:
                     complete = complete_part(run.raw)
                     yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw, *self._across()))
 
-    def _model_pieces(self, run: _Run, messages: list[dict], max_tokens: int, gone: Callable[[], bool], labels: list[str] | None = None,
-                      prefix: str = "") -> Iterator[str]:
+    def _model_pieces(self, run: _Run, messages: list[dict], max_tokens: int, gone: Callable[[], bool]) -> Iterator[str]:
         """The model's reply piece by piece, added to `run.raw`, timed and metered; it stops when the client leaves, and
         closing it stops the model at once."""
         read = self.meter.start()
         g0 = time.perf_counter()
-        pieces = self.generator.stream(messages, max_tokens, run.usage, *((labels, prefix) if labels else ()))
+        pieces = self.generator.stream(messages, max_tokens, run.usage)
         try:
             for piece in pieces:
                 if run.first_token_ms is None:
@@ -529,8 +447,6 @@ class Answerer:
         record.update({
             k: earlier[k] for k in ("answer", "abstained", "abstain_reason", "mode", "raw_answer", "answer_language", "citations",
                                     "sentences", "withdrawn", "sources") if k in earlier})
-        if "choice" in earlier:  # answered by the choose design
-            record["choice"] = earlier["choice"]
         record.update({"cached": True, "cached_from": earlier["id"], "original_energy": earlier["energy"],
                        "retrieved": [{"n": p["n"], "id": p["id"], "document": p["document"]} for p in passages],
                        "tokens": {"prompt": 0, "completion": 0},
@@ -642,7 +558,6 @@ class _Run:
     shown: list[Sentence] = field(default_factory=list)
     cancelled: bool = False
     cache_key: str = ""
-    candidates: list[choose.Candidate] = field(default_factory=list)
     asked: str = ""  # the question as typed; `question` is what is searched (the same unless it is a follow-up)
     conversation: str | None = None
     rewrite: dict | None = None  # how a follow-up was made standalone

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-import numpy as np
 
 from kb.errors import EventKBError
 
@@ -33,7 +32,6 @@ class Usage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    choice: dict[str, float] = field(default_factory=dict)  # the first token's probabilities over the labels asked for
     estimated: bool = False  # the prompt's tokens were estimated from its length (a server that does not count them)
     server_cpu_s: float | None = None  # CPU time of a model server on this machine while it answered, when readable
 
@@ -57,10 +55,8 @@ class Generator(Protocol):
     info: ModelInfo
     lock: threading.Lock
 
-    def stream(self, messages: list[dict], max_tokens: int, usage: Usage, labels: list[str] | None = None, prefix: str = "") -> Iterator[str]:
-        """The reply, piece by piece, after `prefix` (text the reply is made to start with, not repeated); with
-        `labels`, `usage.choice` holds the probabilities of the next token being each label (normalised over them) once
-        the first piece is out."""
+    def stream(self, messages: list[dict], max_tokens: int, usage: Usage) -> Iterator[str]:
+        """The reply, piece by piece; `usage` counts its tokens as it goes."""
         ...
 
 
@@ -198,33 +194,13 @@ class LlamaGenerator:
     def count(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages: list[dict], max_tokens: int, usage: Usage, labels: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int, usage: Usage) -> Iterator[str]:
         # Streamed chunks carry no usage: the prompt is counted from the rendered template and
         # completion tokens as chunks arrive (llama-cpp-python yields one chunk per token).
         usage.prompt_tokens = self._prompt_tokens(messages)
         self._restore_prefix(messages)
-        processors = None
-        if labels:
-            from llama_cpp import LogitsProcessorList
-
-            ids = [self.llm.tokenize(label.encode("utf-8"), add_bos=False)[0] for label in labels]
-
-            def read_choice(_input_ids, scores):  # called before each token is sampled: the first call is the choice
-                if not usage.choice:
-                    logits = np.asarray(scores)[ids].astype(np.float64)
-                    weights = np.exp(logits - logits.max())
-                    usage.choice = {label: float(w) for label, w in zip(labels, weights / weights.sum())}
-                return scores
-
-            processors = LogitsProcessorList([read_choice])
-        if prefix:  # the model's own chat template, then the start of its reply
-            prompt = self._template()(messages=messages).prompt + prefix
-            chunks = self.llm.create_completion(prompt, stream=True, temperature=0.0, max_tokens=max_tokens, logits_processor=processors)
-        else:
-            chunks = self.llm.create_chat_completion(messages, stream=True, temperature=0.0, max_tokens=max_tokens, logits_processor=processors)
-        for chunk in chunks:
-            choice = chunk["choices"][0]
-            piece = choice["text"] if prefix else choice["delta"].get("content")
+        for chunk in self.llm.create_chat_completion(messages, stream=True, temperature=0.0, max_tokens=max_tokens):
+            piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 usage.completion_tokens += 1
                 yield piece
@@ -250,61 +226,29 @@ class FakeGenerator:
     info: ModelInfo = ModelInfo("fake", "fake.gguf", "0" * 64)
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[list[dict]] = field(default_factory=list)
-    choice: Callable[[list[dict], list[str], str], dict[str, float]] | None = None  # scripted probabilities; else the reply's own number
 
-    def stream(self, messages: list[dict], max_tokens: int, usage: Usage, labels: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int, usage: Usage) -> Iterator[str]:
         self.calls.append(messages)
         usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
         text = self.reply(messages)
-        text = text[len(prefix):] if prefix and text.startswith(prefix) else text
-        if labels:
-            usage.choice = self.choice(messages, labels, text) if self.choice else _certain(labels, text)
         pieces = text.split(" ")
         for n, word in enumerate(pieces[:max_tokens]):
             usage.completion_tokens += 1
             yield word if n == 0 else " " + word
 
 
-def _certain(labels: list[str], reply: str) -> dict[str, float]:
-    """Probability 1 for the label the reply starts with (or cites, "… [2]"); "0" for a refusal or no number."""
-    from kb.choose import parse
-
-    number, _ = parse(reply)
-    picked = str(number) if number is not None and str(number) in labels else "0"
-    return {label: float(label == picked) for label in labels}
-
-
 def echo_first_source(messages: list[dict]) -> str:
     """The fake engine's default reply: the first source sentence, cited as [1], or the refusal when no source shares a
-    word of the question, as a model declines; asked to choose among numbered sentences, the one sharing the most
-    words with the question, copied, or 0 when none shares half of them."""
+    word of the question, as a model declines."""
     from kb.textnorm import STOPWORDS, words
 
     user = messages[-1]["content"]
-    if "\n[0] " in user:
-        return _closest_sentence(user)
     question = re.search(r"^Question: (.*)$", user, re.MULTILINE)
     wanted = {w for w in words(question.group(1) if question else "") if w not in STOPWORDS and len(w) > 2}
     lines = [line for line in user.splitlines() if re.match(r"\[\d+\] ", line)]
     if lines and (not question or any(wanted & set(words(line.split(") ", 1)[-1])) for line in lines)):
         return lines[0].split(") ", 1)[-1].strip() + " [1]"
     return "NOT IN SOURCES"
-
-
-def _closest_sentence(user: str) -> str:
-    from kb.textnorm import STOPWORDS, words
-
-    question = re.search(r"^Question: (.*)$", user, re.MULTILINE)
-    wanted = {w for w in words(question.group(1) if question else "") if w not in STOPWORDS and len(w) > 2}
-    best, shared = 0, 0
-    lines = re.findall(r"^\[(\d+)\] \([^)]*\) (.*)$", user, re.MULTILINE)
-    for n, text in lines:
-        overlap = len(wanted & set(words(text)))
-        if int(n) and overlap > shared:
-            best, shared = int(n), overlap
-    if not wanted or shared < len(wanted) / 2:
-        return "Sentence [0]"
-    return f"Sentence [{best}]: " + dict(lines)[str(best)]
 
 
 def generator_spec(spec: str | None = None) -> str:

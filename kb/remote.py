@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-import numpy as np
 
 from kb.energy import Energy, estimate_meter
 from kb.errors import EventKBError, Unavailable
@@ -63,13 +62,10 @@ class OpenAIGenerator:
     def _errors(self):
         return _Translate(self)
 
-    def stream(self, messages: list[dict], max_tokens: int, usage: Usage, labels: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int, usage: Usage) -> Iterator[str]:
         kwargs: dict = {"model": self.model, "messages": messages, "stream": True, "temperature": 0.0, "max_tokens": max_tokens,
                         "stream_options": {"include_usage": True}}
-        if labels:
-            kwargs.update(logprobs=True, top_logprobs=min(20, max(5, len(labels))))
         cpu_before = process_cpu_seconds(self.server_pid) if self.server_pid else None
-        written = ""  # the reply so far, to leave out `prefix` when the model writes it (the API cannot start the reply)
         with self._errors():
             chunks = self.client.chat.completions.create(**kwargs)
             try:
@@ -80,20 +76,11 @@ class OpenAIGenerator:
                     if not chunk.choices:
                         continue
                     choice = chunk.choices[0]
-                    if labels and not usage.choice:
-                        _read_choice(choice, labels, usage)
                     piece = choice.delta.content if choice.delta else None
                     if not piece:
                         continue
                     if not getattr(chunk, "usage", None):
                         usage.completion_tokens += 1  # replaced by the server's count when it sends one
-                    if prefix and len(written) < len(prefix):
-                        written += piece
-                        if len(written) < len(prefix) and prefix.startswith(written):
-                            continue
-                        piece, written = (written[len(prefix):] if written.startswith(prefix) else written), prefix
-                        if not piece:
-                            continue
                     yield piece
             finally:
                 close = getattr(chunks, "close", None)
@@ -158,19 +145,6 @@ def process_cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _read_choice(choice, labels: list[str], usage: Usage) -> None:
-    """The probabilities of the labels at the first token of the reply that is one of them ("Sentence [" "3" ...)."""
-    content = getattr(getattr(choice, "logprobs", None), "content", None) or []
-    for token in content:
-        if token.token.strip() in labels:
-            found = {t.token.strip(): t.logprob for t in token.top_logprobs or [] if t.token.strip() in labels}
-            found.setdefault(token.token.strip(), token.logprob)
-            logits = np.array([found.get(label, -1e9) for label in labels], dtype=np.float64)
-            weights = np.exp(logits - logits.max())
-            usage.choice = {label: float(w) for label, w in zip(labels, weights / weights.sum())}
-            return
 
 
 class _Translate:

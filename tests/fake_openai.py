@@ -14,9 +14,8 @@ from kb.generator import echo_first_source
 
 
 class FakeOpenAI:
-    def __init__(self, reply: Callable[[list[dict]], str] = echo_first_source, choice: dict[str, float] | None = None) -> None:
+    def __init__(self, reply: Callable[[list[dict]], str] = echo_first_source) -> None:
         self.reply = reply
-        self.choice = choice  # log-probabilities of the labels at the reply's first digit
         self.mode = "ok"
         self.requests: list[dict] = []
         app = Flask(__name__)
@@ -36,9 +35,9 @@ class FakeOpenAI:
         text = self.reply(body["messages"])
         words = text.split(" ")
 
-        def chunk(delta: dict, logprobs=None, usage=None) -> str:
+        def chunk(delta: dict, usage=None) -> str:
             data = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
-                    "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": logprobs}]}
+                    "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": None}]}
             if usage:
                 data["usage"] = usage
             return f"data: {json.dumps(data)}\n\n"
@@ -48,12 +47,7 @@ class FakeOpenAI:
                 yield "data: {not json\n\n"
                 return
             for n, word in enumerate(words):
-                piece = word if n == 0 else " " + word
-                logprobs = None
-                if body.get("logprobs") and self.choice and piece.strip().isdigit():
-                    top = [{"token": k, "logprob": v, "bytes": None} for k, v in self.choice.items()]
-                    logprobs = {"content": [{"token": piece, "logprob": self.choice.get(piece.strip(), -9.0), "bytes": None, "top_logprobs": top}]}
-                yield chunk({"content": piece}, logprobs)
+                yield chunk({"content": word if n == 0 else " " + word})
             yield chunk({}, usage={"prompt_tokens": 123, "completion_tokens": len(words), "total_tokens": 123 + len(words)})
             yield "data: [DONE]\n\n"
 

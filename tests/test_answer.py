@@ -1,8 +1,7 @@
-"""The legacy answer design (the model writes from numbered sources, rules check it), kept for the comparison with the
-choose design: streaming, checks, abstention, audit, busy, with a scripted fake generator and a fake meter."""
+"""Answers (the model writes from numbered sources, every sentence is checked): streaming, checks, abstention, audit,
+busy, with a scripted fake generator and a fake meter."""
 from __future__ import annotations
 
-import functools
 import threading
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ import pytest
 
 from kb import audit
 from kb.answer import ABSTAIN, MAX_QUESTION_CHARS, BusyError, compose, system_prompt, validate, warm_up_question
-from kb.answer import Answerer as _Answerer
+from kb.answer import Answerer
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
@@ -18,11 +17,10 @@ from kb.knowledge import Hit
 from kb.store import Passage
 from kb.support import Sentence
 
-Answerer = functools.partial(_Answerer, design="legacy")
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
 
 
-def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> _Answerer:
+def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> Answerer:
     return Answerer(kb, FakeGenerator(reply), meter or FakeMeter(36.0), audit.connect(tmp_path / "home"), cache=cache)
 
 
@@ -412,3 +410,14 @@ def test_a_citation_highlights_the_sentence_the_answer_draws_from():
     sources = [_source(1, "Le panel a eu lieu à Louvain-la-Neuve.", "La vidéo Baby shark compte plus de 14 milliards de vues.")]
     answer, citations = shown("fr", sources, [Sentence("La vidéo compte plus de 14 milliards de vues.", [1], [1], True)], None)
     assert answer == "La vidéo compte plus de 14 milliards de vues [1]." and citations[0]["sentence"] == sources[0].sentences[1]
+
+
+def test_a_records_settings_given_back_answer_the_same_and_unknown_settings_are_refused(kb, tmp_path):
+    record = answerer(kb, echo_first_source, tmp_path).ask(QUESTION)
+    assert set(record["settings"]) == {"k", "max_tokens", "word_budget", "similarity", "followup"}
+    again = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings=record["settings"]).ask(QUESTION)
+    assert again["answer"] == record["answer"] and again["settings"] == record["settings"]
+    narrow = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings={"k": 1, "max_tokens": 3}).ask(QUESTION)
+    assert len(narrow["retrieved"]) == 1 and narrow["tokens"]["completion"] == 3  # each setting is the one used
+    with pytest.raises(EventKBError, match="Unknown answer setting 'min_coverage'"):
+        Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings={"min_coverage": 0.3})

@@ -121,14 +121,6 @@ def test_ask_human_output_and_errors(ingested, capsys, monkeypatch):
     assert "No answer 'nope'" in capsys.readouterr().err
 
 
-def test_ask_with_the_choose_design_records_the_chosen_sentence(ingested, capsys, monkeypatch):
-    monkeypatch.setenv("EVENTKB_MODEL", "fake")
-    assert main(["ask", "Combien de vues compte la vidéo Baby shark sur YouTube ?", "--design", "choose", "--json"]) == 0
-    record = json.loads(capsys.readouterr().out)
-    assert record["settings"]["design"] == "choose" and record["choice"]["chosen"] >= 1
-    assert record["citations"][0]["sentence"] in " ".join(record["citations"][0]["text"].split())
-
-
 def test_ask_a_follow_up_in_a_conversation(ingested, capsys, monkeypatch):
     monkeypatch.setenv("EVENTKB_MODEL", "fake")
     assert main(["ask", "Combien de vues compte la vidéo Baby shark sur YouTube ?"]) == 0

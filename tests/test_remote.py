@@ -40,19 +40,6 @@ def test_an_answer_from_a_model_server_is_recorded_with_its_backend_tokens_and_e
     assert sent["stream"] is True and sent["temperature"] == 0.0 and sent["model"] == "fake-model"
 
 
-def test_the_choose_design_reads_the_choice_from_the_servers_log_probabilities(kb, tmp_path):
-    def reply(messages):
-        line = next(x for x in messages[-1]["content"].splitlines() if "14 millards" in x)
-        return f"Sentence [ {line[1]} ]: " + line.split(") ", 1)[1]
-    server = FakeOpenAI(reply, choice={"0": -4.0, "1": -0.1, "2": -3.0})
-    try:
-        record = Answerer(kb, OpenAIGenerator(server.url), FakeMeter(), None, cache=False, design="choose").ask(QUESTION)
-    finally:
-        server.close()
-    assert server.requests[-1]["logprobs"] is True
-    assert record["choice"]["probabilities"]["1"] > 0.8 and sum(record["choice"]["probabilities"].values()) == pytest.approx(1, abs=1e-3)
-
-
 @pytest.mark.parametrize("mode, kind, words", [
     ("busy", Unavailable, "busy or unavailable (503)"),
     ("error", EventKBError, "refused the request (500)"),

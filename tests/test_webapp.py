@@ -226,18 +226,6 @@ def test_the_passage_page_highlights_the_sentence_an_answer_was_chosen_from(clie
     assert 'class="chosen"' not in page and "<script>not" not in page
 
 
-def test_the_choose_design_answers_in_the_web_app_with_the_chosen_sentence(event_home):
-    from kb.generator import echo_first_source
-
-    from tests.conftest import fake_client
-
-    client = fake_client(event_home, echo_first_source, ANSWER_DESIGN="choose")
-    record = client.post("/api/ask", json={"question": QUESTION}).get_json()
-    assert record["settings"]["design"] == "choose" and not record["abstained"]
-    [citation] = record["citations"]
-    assert citation["sentence"] and citation["sentence"] in " ".join(citation["text"].split())
-
-
 def test_passages_are_shown_reflowed_and_their_locators_kept():
     from webapp.pages import reflow
 

@@ -35,7 +35,6 @@ class Engines:
         self.ingest_paths = [Path(p) for p in config.get("INGEST_PATHS") or []]
         self.queue = threading.BoundedSemaphore(int(config.get("QUEUE_SIZE", 8)))
         self.cache = bool(config.get("ANSWER_CACHE", True))  # a question asked before gets its stored answer again
-        self.design = config.get("ANSWER_DESIGN") or "legacy"  # or "choose": see kb.answer.DESIGNS
         self.followup = config.get("FOLLOWUP") or FOLLOWUP  # how follow-ups are made standalone: see kb.followup.METHODS
         self._embedder: Embedder | None = None
         self._kbs: dict[str, KnowledgeBase | Across] = {}
@@ -131,7 +130,7 @@ class EventEngines:
         kb, generator = self.kb, e.generator
         assert e._meter is not None
         return Answerer(kb, generator, e._meter, audit.connect(self.home) if logged else None, wait_s=e.wait_s,
-                        cache=e.cache, design=e.design, followup=e.followup)
+                        cache=e.cache, followup=e.followup)
 
     def audit_log(self):
         return audit.connect(self.home)
