@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import kb.answer as answer  # noqa: E402
+import kb.answer.checks as checks  # noqa: E402
 import kb.support as support  # noqa: E402
 from compare_answers import batch_questions  # noqa: E402
 from kb.embedder import load_embedder  # noqa: E402
@@ -33,10 +34,10 @@ from kb.query import event_glossary  # noqa: E402
 
 # Each check, and how to switch it off: (module, attribute, replacement).
 CHECKS = {
-    "echo (repeats)": [(answer, "repeats", lambda *a, **k: False)],
-    "quote when declined": [(answer, "quote_fallback", lambda *a, **k: None)],
-    "subjects in backing passages": [(answer, "unmentioned", lambda *a, **k: [])],
-    "asked kind of figure": [(answer, "asked_unit", lambda *a, **k: None)],
+    "echo (repeats)": [(checks, "repeats", lambda *a, **k: False)],
+    "quote when declined": [(checks, "quote_fallback", lambda *a, **k: None)],
+    "subjects in backing passages": [(checks, "unmentioned", lambda *a, **k: [])],
+    "asked kind of figure": [(checks, "asked_unit", lambda *a, **k: None)],
     "word overlap": [(support, "MIN_OVERLAP", 0.0), (support, "MIN_OVERLAP_WITH_FACT", 0.0)],
 }
 

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import kb.answer as answer  # noqa: E402
+import kb.answer.answerer as answer  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
 from kb.evaluate import ANSWER_SET, load_set, score_answer, summarise_answers  # noqa: E402
 from kb.generator import load_generator  # noqa: E402

@@ -16,69 +16,25 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
 from kb import audit, followup
-from kb.context import WORD_BUDGET, Source, content_words, select
+from kb.answer.prompt import messages_for, system_prompt
+from kb.answer.checks import ACROSS_SIMILARITY, NO_PASSAGE, checked_so_far, closeness, compose, event_of, settle, shown
+from kb.answer.sources import K, gather
+from kb.context import WORD_BUDGET, Source
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
-from kb.query import asked_unit, event_glossary
-from kb.store import Passage
-from kb.support import REFUSAL, Similar, Sentence, check, complete_part, is_refusal, repeats, subjects, unmentioned, word_matches
-from kb.textnorm import tokens
+from kb.query import event_glossary
+from kb.support import Similar, Sentence, complete_part, is_refusal
 
 MAX_QUESTION_CHARS = 1000
-K = 5  # passages retrieved
 MAX_TOKENS = 120  # one or two sentences
-ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
-QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
-
-_MONTHS = "January February March April May June July August September October November December".split()
-
-
-def _about(event: dict | None) -> str:
-    """What the prompts call the event, from its manifest: its title, organiser and date (or the events, by title)."""
-    if event and event.get("events"):
-        return "the events " + ", ".join(f'"{e.get("title") or e["id"]}"' for e in event["events"])
-    if not (event and event.get("title")):
-        return "an event's documents"
-    day = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", event.get("date") or "")
-    when = f"{int(day[3])} {_MONTHS[int(day[2]) - 1]} {day[1]}" if day else event.get("date") or ""
-    context = ", ".join(x for x in (event.get("organiser"), when) if x)
-    return f"the event \"{event['title']}\"" + (f" ({context})" if context else "")
-
-
-def system_prompt(event: dict | None) -> str:
-    """The system prompt for the questions on one event: constant for a knowledge base, so that llama.cpp reuses its
-    evaluated prefix from one question to the next. What it says of the event comes from the event's manifest."""
-    return (
-        f"You answer questions about {_about(event)}. "
-        "Each question comes with numbered sources. Give the answer the sources contain, in one or two short sentences, "
-        "in the language the question asks for, ending each sentence with its source number like [1]. "
-        "Copy figures, units and names exactly as the source writes them. "
-        f"Reply {REFUSAL} only when no source gives the answer."
-    )
-
-
-def warm_up_question(event: dict | None) -> str:
-    """A question to answer once, unlogged, before the first user's: the event's first example, else its title."""
-    examples = (event or {}).get("examples") or []
-    return examples[0] if examples else f"What is {(event or {}).get('title') or 'this event'} about?"
-
-
-ABSTAIN = {
-    "fr": "Les sources de l'événement ne répondent pas à cette question.",
-    "en": "The event's sources do not answer this question.",
-}
-LANGUAGE_NAMES = {"fr": "French", "en": "English"}
-ECHO = "the answer only repeats the question"
-NO_PASSAGE = "retrieval found no passage relevant to the question"
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
-UNSUPPORTED = "no sentence of the model's answer is supported by the sources"
 FOLLOWUP = "fused"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
 
 
@@ -103,152 +59,8 @@ def validate(question: object) -> str:
     return cleaned
 
 
-def messages_for(question: str, language: str, sources: list[Source], system: str = system_prompt(None)) -> list[dict]:
-    """The chat messages: the event's constant system prompt, then the sources and the question."""
-    lines = "\n".join(s.prompt_line() for s in sources)
-    user = f"Sources:\n{lines}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def search(kb: KnowledgeBase, question: str, also: tuple[str, ...], **filters) -> list[Hit]:
-    """The knowledge base's search for the question, with its other wordings when a follow-up has some."""
-    return kb.search(question, also=also, **filters) if also else kb.search(question, **filters)
-
-
-def gather(kb: KnowledgeBase, question: str, also: tuple[str, ...] = (), k: int = K, budget: int = WORD_BUDGET) -> tuple[list[Hit], list[Source]]:
-    """The `k` retrieved passages (for `question` and its other wordings `also`) and the numbered sources for the
-    prompt: their sentences that matter to the question, `budget` words in all."""
-    hits = search(kb, question, also, k=k)
-    if subjects(question) and all(unmentioned(question, [h.passage]) for h in hits):
-        # None of them can back an answer (see `unmentioned`): look again among the passages that name the subject.
-        naming = {p.row for p in kb.passages if not unmentioned(question, [p])}
-        if naming:
-            hits = search(kb, question, also, k=k, within=naming)
-    return hits, select(question, about_subjects(question, [h.passage for h in hits]), budget)
-
-
-def about_subjects(question: str, passages: list[Passage]) -> list[Passage]:
-    """The passages in retrieval order, those that mention every name the question asks about ("ChatGPT", "BLOOM")
-    first: only they can back an answer (see `unmentioned`), so they must not lose their place in the prompt to others."""
-    if not subjects(question):
-        return passages
-    mention = [p for p in passages if not unmentioned(question, [p])]
-    return mention + [p for p in passages if p not in mention]
-
-
-def shown(language: str, sources: list[Source], sentences: list[Sentence], reason: str | None) -> tuple[str, list[dict]]:
-    """The answer as shown and its citations: the fixed sentence and none when there is a reason to abstain."""
-    if reason is not None:
-        return ABSTAIN[language], []
-    by_n = {s.n: s for s in sources}
-    cited = sorted({n for s in sentences if s.supported for n in s.citations})
-    answer = compose(sentences)
-    return answer, [_citation(by_n[n], answer) for n in cited]
-
-
-def _event_of(p: Passage) -> dict:
-    """{"event": id} for a passage of one of several events answered together, else nothing."""
-    return {"event": p.event} if p.event else {}
-
-
-def _citation(source: Source, answer: str = "") -> dict:
-    """A citation of a source: its passage, and the sentence the model read from it that shares the most words with
-    the answer, for the viewer to highlight."""
-    p = source.passage
-    said = set(tokens(answer))
-    best = max(source.sentences, key=lambda s: len(said & set(tokens(s))), default=None)  # the first one on a tie
-    read = best.removeprefix("… ").removesuffix(" …") if best else None
-    return {"n": source.n, **_event_of(p), "id": p.id, "text": p.text, "document": p.document, "title": p.title, "page": p.page,
-            "lines": list(p.lines) if p.lines else None, "speaker": p.speaker, "sentence": read}
-
-
-def compose(sentences: list[Sentence]) -> str:
-    """The answer as shown: the supported sentences, each followed by its checked citations."""
-    parts = []
-    for s in sentences:
-        if s.supported:
-            body, stop = (s.text[:-1], s.text[-1]) if s.text[-1:] in ".!?" else (s.text, "")
-            parts.append(body.rstrip() + "".join(f" [{n}]" for n in s.citations) + stop)
-    return " ".join(parts)
-
-
-def quote_fallback(question: str, language: str, sources: list[Source]) -> Sentence | None:
-    """When the model declines, a source sentence in the question's language that holds nearly all its words, quoted verbatim."""
-    words = content_words(question)
-    if len(words) < 2:
-        return None
-    needed = QUOTE_COVERAGE[0] if len(words) < 5 else QUOTE_COVERAGE[1]
-    for source in sources:
-        for sentence in source.sentences:
-            have = set(tokens(sentence))
-            held = sum(word_matches(w, have) for w in words) / len(words)
-            if held >= needed and detect(sentence, default=language) == language and 4 <= len(sentence.split()) <= 60:
-                text = f"« {sentence.strip(' «»')} »" if language == "fr" else f"“{sentence.strip(' “”')}”"
-                return Sentence(text, [], [source.n], True)
-    return None
-
-
-def settle(question: str, language: str, sources: list[Source], raw: str, similar: Similar | None = None,
-           least: float = 0.0) -> tuple[list[Sentence], str | None, str]:
-    """What the model's reply becomes: its checked sentences, the reason to abstain (None when it answers) and the
-    mode ("generated", "quoted" when a source sentence is quoted instead, "abstained"). `similar` and `least`: how a
-    sentence in another language than its source is checked (see `kb.support.check_sentence`)."""
-    by_n = {s.n: s for s in sources}
-    sentences: list[Sentence] = []
-    reason, mode = None, "generated"
-    if is_refusal(raw):
-        reason = "the model found no answer in the sources"
-    else:
-        sentences = check(raw, sources, question, similar, least)
-        supported = " ".join(s.text for s in sentences if s.supported)
-        if not supported:
-            reason = UNSUPPORTED
-        elif repeats(question, supported):
-            reason = ECHO
-    # Declined, said nothing ("1.", "The answer is 1." carry fewer than two content words) or only echoed the question.
-    declined = is_refusal(raw) or reason == ECHO or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
-    if reason is not None and declined:
-        # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
-        quoted = quote_fallback(question, language, sources)
-        if quoted is not None:
-            sentences, reason, mode = [quoted], None, "quoted"
-    if reason is None:
-        backing = [by_n[n].passage for s in sentences if s.supported for n in s.citations]
-        missing = unmentioned(question, backing)
-        if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
-            reason = f"the passages behind the answer do not mention {', '.join(missing)}"
-    unit = asked_unit(question)
-    if reason is None and unit is not None and not any(unit.search(s.text) for s in sentences if s.supported):
-        # "What is the organiser's budget?" answered in TWh, "how much CO2" answered in kWh: not what was asked.
-        reason = "the answer gives no figure of the kind the question asks for"
-    return sentences, reason, "abstained" if reason is not None else mode
-
-
-@functools.lru_cache(maxsize=256)
-def _vectors(embedder, texts: tuple[str, ...]):
-    return embedder.passages(list(texts), None)
-
-
-def closeness(embedder, sentence: str, others: Sequence[str]) -> float:
-    """The cosine similarity of `sentence` to the closest of `others`, by the embedder (multilingual: across languages)."""
-    if not others:
-        return 0.0
-    vectors = _vectors(embedder, (sentence, *others))
-    return float((vectors[1:] @ vectors[0]).max())
-
-
 def _add(a: Energy, b: Energy) -> Energy:
     return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
-
-
-def checked_so_far(question: str, language: str, sources: list[Source], raw: str, similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
-    """The supported sentences among the complete ones of a reply still being written, when they already make a
-    checked answer (else none): what may be shown meanwhile."""
-    complete = complete_part(raw)
-    if not complete:
-        return []
-    sentences, reason, mode = settle(question, language, sources, complete, similar=similar, least=least)
-    return [s for s in sentences if s.supported] if reason is None and mode == "generated" else []
 
 
 def cache_key(question: str, build: str, model_sha256: str, settings: dict) -> str:
@@ -523,8 +335,8 @@ class Answerer:
             "citations": citations,
             "sentences": [s.to_json() for s in sentences],
             "withdrawn": withdrawn,
-            "retrieved": [{"n": n, **_event_of(h.passage), "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(run.hits, start=1)],
-            "sources": [{"n": s.n, **_event_of(s.passage), "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
+            "retrieved": [{"n": n, **event_of(h.passage), "id": h.passage.id, "document": h.passage.document, "score": round(h.score, 6)} for n, h in enumerate(run.hits, start=1)],
+            "sources": [{"n": s.n, **event_of(s.passage), "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
             "model": self.generator.info.to_json(),
             "tokens": {"prompt": run.usage.prompt_tokens, "completion": run.usage.completion_tokens},
             "timings": {"rewrite_ms": (run.rewrite or {}).get("ms", 0.0), "retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
