@@ -224,7 +224,8 @@ Similar = Callable[[str, Sequence[str]], float]  # how close in meaning a senten
 
 
 def check_sentence(text: str, source: Source, asked: str = "", similar: Similar | None = None, least: float = 0.0) -> tuple[bool, list[str], float]:
-    """Whether `source` supports the sentence, the problems found, and the share of content words it holds. A name
+    """Whether `source` supports the sentence, the problems found, and the share of content words it holds (its
+    closeness in meaning, across languages), which ranks the sources that support it. A name
     found only in the passage's title counts when the question `asked` names it too ("dans l'étude Power Hungry Processing").
     With `similar`, a sentence in another language than its source, whose words and names cannot be matched, must
     instead be at least `least` close in meaning to one of the source's sentences; its figures and quotations still
