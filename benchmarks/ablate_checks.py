@@ -26,10 +26,9 @@ import kb.answer as answer  # noqa: E402
 import kb.answer.checks as checks  # noqa: E402
 import kb.support as support  # noqa: E402
 from compare_answers import batch_questions  # noqa: E402
+from recheck_replies import rescore  # noqa: E402
 from kb.embedder import load_embedder  # noqa: E402
-from kb.evaluate import score_answer  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
-from kb.language import detect  # noqa: E402
 from kb.query import event_glossary  # noqa: E402
 
 # Each check, and how to switch it off: (module, attribute, replacement).
@@ -40,20 +39,6 @@ CHECKS = {
     "asked kind of figure": [(checks, "asked_unit", lambda *a, **k: None)],
     "word overlap": [(support, "MIN_OVERLAP", 0.0), (support, "MIN_OVERLAP_WITH_FACT", 0.0)],
 }
-
-
-def settled(question: dict, sources, raw: str, reason: str | None, settings: dict) -> dict:
-    """The scored row the current checks make of one saved reply."""
-    text = question["question"]
-    language = detect(text)
-    if sources and raw:
-        sentences, reason, _ = answer.settle(text, language, sources, raw, settings.get("similar"), settings.get("least", 0.0))
-    else:
-        sentences = []
-    shown, citations = answer.shown(language, sources, sentences, reason)
-    record = {"abstained": reason is not None, "answer": shown, "raw_answer": raw, "abstain_reason": reason, "citations": citations,
-              "timings": {"first_token_ms": 0, "total_ms": 0}, "energy": {"cpu_seconds": 0, "wh": 0}, "tokens": {}}
-    return score_answer(question, record)
 
 
 def main() -> int:
@@ -71,10 +56,10 @@ def main() -> int:
         rows = {r["id"]: r for r in entry["designs"][args.design]["rows"]}
         questions = [q for q in batch_questions(event, entry["batch"]) if q["id"] in rows]
         kb = KnowledgeBase.open(args.work / event, embedder=embedder)
-        settings = {"similar": functools.partial(answer.closeness, embedder), "least": args.similarity} if args.similarity else {}
+        settings = (functools.partial(answer.closeness, embedder), args.similarity) if args.similarity else (None, 0.0)
         with event_glossary(kb.glossary):
             sources = {q["id"]: answer.gather(kb, q["question"])[1] for q in questions}
-            base = {q["id"]: settled(q, sources[q["id"]], rows[q["id"]]["raw_answer"], rows[q["id"]]["abstain_reason"], settings)
+            base = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
                     for q in questions}
 
             def totals(scored: dict) -> tuple[int, int]:
@@ -88,7 +73,7 @@ def main() -> int:
                 with contextlib.ExitStack() as stack:
                     for module, attribute, value in patches:
                         stack.enter_context(mock.patch.object(module, attribute, value))
-                    scored = {q["id"]: settled(q, sources[q["id"]], rows[q["id"]]["raw_answer"], rows[q["id"]]["abstain_reason"], settings)
+                    scored = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
                               for q in questions}
                 f, a = totals(scored)
                 changed = [i for i in scored if (scored[i]["facts_ok"], scored[i]["abstained"]) != (base[i]["facts_ok"], base[i]["abstained"])]

@@ -9,6 +9,7 @@ needs the model again.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -16,22 +17,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.answer import NO_PASSAGE, gather, settle, shown  # noqa: E402
+from kb.answer import ACROSS_SIMILARITY, NO_PASSAGE, closeness, gather, settle, shown  # noqa: E402
+from kb.context import Source  # noqa: E402
 from kb.evaluate import ANSWER_SET, SPLITS, batch_of, groups_of, load_set, score_answer, summarise_answers  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
+from kb.support import Similar  # noqa: E402
 
 MEASURES = ("key_fact_accuracy", "citation_precision", "abstention_accuracy", "abstention_recall")
 
 
-def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
-    """The scored row the current checks make of the saved reply `row` to `question`."""
+def rescore(question: dict, sources: list[Source], row: dict, similar: Similar | None = None, least: float = 0.0) -> dict:
+    """The scored row the current checks make of the saved reply `row` to `question`, given the sources it was written
+    from (`similar`, `least`: how sentences in another language than their source are checked, as in `settle`)."""
     text = question["question"]
     language = detect(text)
-    _, sources = gather(kb, text)
     raw = row["raw_answer"] or ""
     if sources and raw:
-        sentences, reason, _ = settle(text, language, sources, raw)
+        sentences, reason, _ = settle(text, language, sources, raw, similar, least)
     else:
         sentences, reason = [], row["abstain_reason"] or NO_PASSAGE
     answer, citations = shown(language, sources, sentences, reason)
@@ -39,6 +42,12 @@ def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
               "timings": {"first_token_ms": row["first_token_ms"], "total_ms": row["total_ms"]},
               "energy": {"cpu_seconds": row["cpu_seconds"], "wh": row["wh"]}, "tokens": row["tokens"]}
     return score_answer(question, record)
+
+
+def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
+    """The scored row the current checks make of the saved reply `row` to `question`, its sources selected again."""
+    _, sources = gather(kb, question["question"])
+    return rescore(question, sources, row, functools.partial(closeness, kb.embedder), ACROSS_SIMILARITY)
 
 
 def main() -> int:

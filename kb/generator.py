@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-
 from kb.errors import EventKBError
 
 N_CTX = 2048

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from kb.embedder import FakeEmbedder
 from kb.evaluate import groups_of
 from kb.knowledge import Hit
 from kb.store import Passage
@@ -26,6 +27,7 @@ oracle_answers = _script("oracle_answers")
 class FakeKB:
     def __init__(self, *texts: str) -> None:
         self.passages = [Passage(i, f"p{i}", "panel-summary", "Résumé", None, (1, 2), "Section", None, t, t) for i, t in enumerate(texts)]
+        self.embedder = FakeEmbedder()
 
     def search(self, query: str, k: int = 5, within: set[int] | None = None) -> list[Hit]:
         return [Hit(p, 1.0) for p in self.passages if within is None or p.row in within][:k]
