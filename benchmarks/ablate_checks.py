@@ -24,11 +24,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import kb.answer as answer  # noqa: E402
 import kb.answer.checks as checks  # noqa: E402
-import kb.support as support  # noqa: E402
+import kb.answer.question as question  # noqa: E402
+import kb.answer.verify as support  # noqa: E402
 from compare_answers import batch_questions  # noqa: E402
 from recheck_replies import rescore  # noqa: E402
 from kb.embedder import load_embedder  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
+from kb.answer.question import Question  # noqa: E402
 from kb.query import event_glossary  # noqa: E402
 
 # Each check, and how to switch it off: (module, attribute, replacement).
@@ -36,7 +38,7 @@ CHECKS = {
     "echo (repeats)": [(checks, "repeats", lambda *a, **k: False)],
     "quote when declined": [(checks, "quote_fallback", lambda *a, **k: None)],
     "subjects in backing passages": [(checks, "unmentioned", lambda *a, **k: [])],
-    "asked kind of figure": [(checks, "asked_unit", lambda *a, **k: None)],
+    "asked kind of figure": [(question, "asked", lambda *a, **k: None)],
     "word overlap": [(support, "MIN_OVERLAP", 0.0), (support, "MIN_OVERLAP_WITH_FACT", 0.0)],
 }
 
@@ -58,7 +60,7 @@ def main() -> int:
         kb = KnowledgeBase.open(args.work / event, embedder=embedder)
         settings = (functools.partial(answer.closeness, embedder), args.similarity) if args.similarity else (None, 0.0)
         with event_glossary(kb.glossary):
-            sources = {q["id"]: answer.gather(kb, q["question"])[1] for q in questions}
+            sources = {q["id"]: answer.gather(kb, Question.parse(q["question"]))[1] for q in questions}
             base = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
                     for q in questions}
 

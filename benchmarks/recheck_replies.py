@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.answer import ACROSS_SIMILARITY, NO_PASSAGE, closeness, gather, settle, shown  # noqa: E402
-from kb.context import Source  # noqa: E402
+from kb.answer.context import Source  # noqa: E402
+from kb.answer.question import Question  # noqa: E402
 from kb.evaluate import ANSWER_SET, SPLITS, batch_of, groups_of, load_set, score_answer, summarise_answers  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
-from kb.support import Similar  # noqa: E402
+from kb.answer.verify import Similar  # noqa: E402
 
 MEASURES = ("key_fact_accuracy", "citation_precision", "abstention_accuracy", "abstention_recall")
 
@@ -34,7 +35,7 @@ def rescore(question: dict, sources: list[Source], row: dict, similar: Similar |
     language = detect(text)
     raw = row["raw_answer"] or ""
     if sources and raw:
-        sentences, reason, _ = settle(text, language, sources, raw, similar, least)
+        sentences, reason, _ = settle(Question.parse(text, language), sources, raw, similar, least)
     else:
         sentences, reason = [], row["abstain_reason"] or NO_PASSAGE
     answer, citations = shown(language, sources, sentences, reason)
@@ -46,7 +47,7 @@ def rescore(question: dict, sources: list[Source], row: dict, similar: Similar |
 
 def recheck(kb: KnowledgeBase, question: dict, row: dict) -> dict:
     """The scored row the current checks make of the saved reply `row` to `question`, its sources selected again."""
-    _, sources = gather(kb, question["question"])
+    _, sources = gather(kb, Question.parse(question["question"]))
     return rescore(question, sources, row, functools.partial(closeness, kb.embedder), ACROSS_SIMILARITY)
 
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.answer import K, gather  # noqa: E402
+from kb.answer.question import Question  # noqa: E402
 from kb.evaluate import ANSWER_SET, SPLITS, event_set, groups_of, holds, load_set  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 
@@ -29,7 +30,7 @@ def stage(kb: KnowledgeBase, question: dict, row: dict) -> str:
     if row["facts_ok"]:
         return "right"
     facts = question["facts"]
-    hits, sources = gather(kb, question["question"])
+    hits, sources = gather(kb, Question.parse(question["question"]))
     if not all(any(holds(h.passage.text, alternatives) for h in hits) for alternatives in facts):
         return f"not in top {K}"
     sent = " ".join(" ".join(s.sentences) for s in sources)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kb.generator import Generator, Usage
 from kb.language import detect
 from kb.people import named_in
-from kb.support import names
+from kb.names import names
 from kb.textnorm import fold
 
 METHODS = ("model", "names", "concat", "fused", "none")

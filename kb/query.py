@@ -1,6 +1,5 @@
 """Query handling: cross-language equivalents from a bilingual glossary (the general one, plus the terms an event's
-manifest adds), and what kind of figure a quantity question asks for; used by BM25 search alone, context selection
-and the answer check.
+manifest adds), and what BM25 search looks for; used by search, context selection and the answer check.
 """
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from kb.figures import asked
 from kb.textnorm import STOPWORDS, fold, stems, tokens, words
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
@@ -106,78 +106,6 @@ def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:
     return found
 
 
-_QUANTITY = re.compile(r"\b(how (much|many|long)|combien|quelle quantit|quelle durée|what (share|percentage|proportion|amount)|quelle (part|proportion))", re.I)
-_NUMBER = re.compile(r"\d")
-# What a quantity question asks for, by its words; how a sentence that gives it writes the figure (a digit, maybe a scale
-# word as in "223 millions de tonnes" or "1.08 million hours", then the unit); and the unit words keyword search adds.
-# A figure starts with a digit or a number word ("ten times", "dix fois").
-_DIGIT = r"(?:\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|vingt|cent)\b)"
-_FIGURE = _DIGIT + r"(?:\s*(?:millions?|milliards?|millards?|billions?|trillions?|thousands?|mille)\b)?(?:\s*(?:de|d['’]|of)\b)?\s*"
-# Units that measure rather than count: "15 years", "4.2 %", "1,082,990 heures" do not answer "how many devices".
-# A question names them in words ("how many GPU hours"); the symbols and single letters only follow a figure
-# (in a question, "l" would catch "l'étude").
-_NAMED_MEASURES = (r"percent|pour ?cent|(?:k|m|g|t)?wh|tonnes?|tons?|kg|years?|ans|années?|days?|jours?|hours?|heures?|"
-                   r"months?|mois|weeks?|semaines?|minutes?|euros?|dollars?|litres?|liters?|m3|fois|times")
-_MEASURES = r"%|€|\$|m³|(?:k|m|g|t)?w|m?j|g|an|h|min|l|" + _NAMED_MEASURES
-_SCALE = r"(?:(?:millions?|milliards?|millards?|billions?|thousands?|mille)\s+)?(?:de\s+|d['’]|of\s+)?"
-_WATTS = r"(?:kilo|m[ée]ga|giga|t[ée]ra)?watt(?:s|[- ]?(?:hours?|heures?)|heures?)?"  # written out: "1683 terawatt-hours"
-_RATIO = _FIGURE + r"(fois|times|x)\b|\b(\w+fold|doubl\w*|tripl\w*)\b"  # "400 fois", "ten times", "tenfold", "doubler"
-# "How many devices", "combien de GPU": a count, unless the question itself names a measure ("how many GPU hours").
-_COUNT = (re.compile(r"^(?!.*\b(?:" + _NAMED_MEASURES + r")\b).*\b(how many|combien d(?:e\b|['’]))(?!\s*temps\b)", re.I | re.S),
-          re.compile(r"(?<![\d.,])\d+(?![\d.,\s]*" + _SCALE + r"(?:" + _MEASURES + r")(?!\w))", re.I), "")
-_ASKED_UNITS = (
-    # "Combien de fois plus", "how many times": a ratio, whatever the question measures ("400 fois plus lourdes").
-    (re.compile(r"\b(combien de fois|how many times)\b", re.I),
-     re.compile(_RATIO, re.I), ""),
-    (re.compile(r"\b(how long|combien de temps|durée|duration|how many (days|hours|weeks|months|years)|"
-                r"combien (de |d['’])(jours|heures|semaines|mois|années|ans))\b", re.I),
-     re.compile(_FIGURE + r"(days?|jours?|hours?|heures?|h|months?|mois|years?|ans?|weeks?|semaines?|minutes?|min)\b", re.I),
-     "days jours hours heures months mois years ans"),
-    (re.compile(r"\b(share|part|percent|pourcentage|proportion)", re.I),
-     re.compile(r"\d\s*%|\d\s*/\s*\d|\b(tiers|third|quarts?|quarters?|moitié|half)\b", re.I), ""),
-    (re.compile(r"\b(co2|carbon|carbone|emissions?|émissions?|émis|emit|emitted|tonnes?|tons?)\b", re.I),
-     re.compile(_FIGURE + r"(tonnes?|tons?|kg|g)\b|co2", re.I), "tonnes tons kg co2 co2eq"),
-    (re.compile(r"\b(energy|énergie|énergétique|electricity|électricité|électrique|kwh|twh|wh|power|puissance)", re.I),
-     re.compile(_FIGURE + r"((k|m|g|t)?(wh|j)|(k|m|g|t)?w|" + _WATTS + r"|joules?)\b|" + _RATIO, re.I), "kwh mwh gwh twh wh"),  # or "ten times more"
-    (re.compile(r"\b(eau|water|litres?|liters?)\b", re.I),
-     re.compile(_FIGURE + r"(litres?|liters?|l|m3|m³|hl|gallons?)(?!\w)", re.I), "litres liters m3"),
-    (re.compile(r"\b(budget|coût\w*|costs?|prix|price|argent|money|funding|financement|raised|levé|revenue|chiffre d'affaires|salaires?|salary|paid|payés?)\b", re.I),
-     re.compile(r"[€$£]|" + _FIGURE + r"(euros?|dollars?|eur|usd|k€|m€)\b", re.I), "euros dollars"),
-    _COUNT,
-)
-
-
-_TITLE_CASE = re.compile(r"\b[A-ZÀ-Ü][a-zà-ÿ]+(?:\s+(?:[A-ZÀ-Ü][a-zà-ÿ]+|For|of|de))*\s+[A-ZÀ-Ü][a-zà-ÿ]+\b")
-
-
-_COUNTED = re.compile(r"\b(?:how many|combien d(?:e\b|['’]))\s*([\w-]+)", re.I)
-
-
-def _asked(question: str) -> tuple[re.Pattern, re.Pattern, str] | None:
-    if not _QUANTITY.search(question):
-        return None
-    unnamed = _TITLE_CASE.sub(" ", question)  # "Power Hungry Processing" names a study: it asks for no power figure
-    counted = _COUNTED.search(unnamed)
-    measures = [entry for entry in _ASKED_UNITS if entry is not _COUNT]
-    if counted and _COUNT[0].search(unnamed) and not any(entry[0].search(counted.group(1)) for entry in measures):
-        return _COUNT  # "Combien de catégories d'effets sur les émissions": categories are counted, not emissions
-    return next((entry for entry in _ASKED_UNITS if entry[0].search(unnamed)), None)
-
-
-def asked_unit(question: str) -> re.Pattern | None:
-    """For a quantity question whose words say what kind of figure it wants (a duration, a share, CO2, energy, water,
-    money, a count), a pattern for such a figure; else None."""
-    entry = _asked(question)
-    return entry[1] if entry else None
-
-
-def asked_figure(question: str) -> re.Pattern | None:
-    """For a quantity question ("how much energy", "quelle part"), a pattern for the figure it asks for; else None."""
-    if not _QUANTITY.search(question):
-        return None
-    return asked_unit(question) or _NUMBER
-
-
 # Words that phrase a question without saying what it is about ("how much", "according to").
 QUESTION_WORDS = frozenset(
     "quelle quel quels quelles combien comment pourquoi qui quoi que est-ce what which who how why when where much many "
@@ -217,9 +145,9 @@ def keyword_concepts(query: str, expand: bool = True) -> list[Concept]:
         own = tokens(w)
         concepts.append([(t, 1.0) for t in own] + [(t, 1 / OWN_WEIGHT) for t in sorted(related[w] - set(own))])
     concepts += [[(t, 1 / OWN_WEIGHT) for t in sorted(phrase)] for phrase in phrases]
-    kind = _asked(query)
-    if kind and kind[2]:  # "how long" also searches "days", "jours"
-        concepts.append([(t, 1 / OWN_WEIGHT) for t in tokens(kind[2])])
+    kind = asked(query)
+    if kind and kind.search:  # "how long" also searches "days", "jours"
+        concepts.append([(t, 1 / OWN_WEIGHT) for t in tokens(kind.search)])
     return concepts
 
 

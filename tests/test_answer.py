@@ -15,9 +15,17 @@ from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
 from kb.knowledge import Hit
 from kb.store import Passage
-from kb.support import Sentence
+from kb.answer.question import Question
+from kb.answer.verify import Sentence
+from kb.figures import asked
 
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
+
+
+def unit_asked(question: str):
+    """The pattern of the kind of figure `question` asks for, if its words say."""
+    kind = asked(question)
+    return kind.figure if kind else None
 
 
 def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> Answerer:
@@ -252,58 +260,57 @@ def test_an_answer_from_passages_that_do_not_mention_what_the_question_names_is_
 
 
 def test_subjects_leave_out_the_source_a_question_attributes_to():
-    from kb.support import subjects, unmentioned
+    from kb.answer.verify import unmentioned
     from kb.store import Passage
 
-    assert subjects("How much CO2 did training GPT-4 emit?") == ["GPT-4"]
-    assert subjects("How did a ChatGPT-generated sales plan change I-Care's business in Spain?") == ["ChatGPT", "I-Care", "Spain"]
-    assert subjects("What share of emissions does digital technology cause according to GreenIT.fr?") == []
-    assert subjects("Combien consomme une requête ChatGPT selon l'AIE ?") == ["ChatGPT"]
+    assert list(Question.parse("How much CO2 did training GPT-4 emit?").subjects) == ["GPT-4"]
+    assert list(Question.parse("How did a ChatGPT-generated sales plan change I-Care's business in Spain?").subjects) == ["ChatGPT", "I-Care", "Spain"]
+    assert list(Question.parse("What share of emissions does digital technology cause according to GreenIT.fr?").subjects) == []
+    assert list(Question.parse("Combien consomme une requête ChatGPT selon l'AIE ?").subjects) == ["ChatGPT"]
     gpt3 = Passage(0, "p", "panel-summary", "Résumé", None, (1, 2), "S", None, "GPT-3 a émis 552 tonnes ; ChatGPT- 3 aussi.", "")
-    assert unmentioned("How much CO2 did training GPT-4 emit?", [gpt3]) == ["GPT-4"]
-    assert unmentioned("How much CO2 did training GPT-3 emit?", [gpt3]) == []
-    assert unmentioned("Combien de CO2 pour ChatGPT3 ?", [gpt3]) == []  # "ChatGPT- 3" as the PDF wrote it
-    assert unmentioned("What did the USA emit?", [gpt3]) == ["USA"]
+    assert unmentioned(Question.parse("How much CO2 did training GPT-4 emit?"), [gpt3]) == ["GPT-4"]
+    assert unmentioned(Question.parse("How much CO2 did training GPT-3 emit?"), [gpt3]) == []
+    assert unmentioned(Question.parse("Combien de CO2 pour ChatGPT3 ?"), [gpt3]) == []  # "ChatGPT- 3" as the PDF wrote it
+    assert unmentioned(Question.parse("What did the USA emit?"), [gpt3]) == ["USA"]
 
 
 def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path):
-    from kb.query import asked_unit
 
-    assert asked_unit("Quel est le budget ? Combien coûte-t-il ?").search("12 000 €")
-    assert asked_unit("Quelle part de la demande en Irlande ?").search("presque 1/3 de la demande")
-    assert asked_unit("How much more energy does it take?").search("80 times more")
-    assert asked_unit("How many views does the video have?").search("14 milliards de vues")  # a count
-    assert asked_unit("Who moderated the panel?") is None  # no quantity asked: any figure will do
+    assert unit_asked("Quel est le budget ? Combien coûte-t-il ?").search("12 000 €")
+    assert unit_asked("Quelle part de la demande en Irlande ?").search("presque 1/3 de la demande")
+    assert unit_asked("How much more energy does it take?").search("80 times more")
+    assert unit_asked("How many views does the video have?").search("14 milliards de vues")  # a count
+    assert unit_asked("Who moderated the panel?") is None  # no quantity asked: any figure will do
     # What is counted comes right after "combien de": categories here, though the question speaks of emissions.
-    categories = asked_unit("Combien de catégories d'effets sur les émissions de GES Kaack et al. distinguent-ils ?")
+    categories = unit_asked("Combien de catégories d'effets sur les émissions de GES Kaack et al. distinguent-ils ?")
     assert categories.search("Kaack et al. distinguent 3 catégories") and not categories.search("3 ans")
-    assert asked_unit("Combien d'émissions de CO2 ?").search("3 tonnes") and not asked_unit("Combien d'émissions ?").search("3 catégories")
+    assert unit_asked("Combien d'émissions de CO2 ?").search("3 tonnes") and not unit_asked("Combien d'émissions ?").search("3 catégories")
     from kb.answer import settle
-    from kb.context import Source
+    from kb.answer.context import Source
     from kb.store import Passage
 
     text = "Il a fallu plus de 70 GWh pour alimenter la vidéo Baby shark."
     shark = [Source(1, Passage(0, "p", "panel-summary", "Résumé", None, (1, 2), "S", None, text, text), (text,))]
     reply = "Il a fallu plus de 70 GWh pour alimenter la vidéo Baby shark [1]."
-    _, reason, mode = settle("Combien a coûté en euros la vidéo Baby shark ?", "fr", shark, reply)
+    _, reason, mode = settle(Question.parse("Combien a coûté en euros la vidéo Baby shark ?", "fr"), shark, reply)
     assert mode == "abstained" and "figure of the kind" in reason  # asked in euros, answered in GWh
-    assert settle("Combien d'énergie a-t-il fallu pour la vidéo Baby shark ?", "fr", shark, reply)[1:] == (None, "generated")
+    assert settle(Question.parse("Combien d'énergie a-t-il fallu pour la vidéo Baby shark ?", "fr"), shark, reply)[1:] == (None, "generated")
 
 
 def test_an_answer_that_only_repeats_the_question_is_not_an_answer():
     from kb.answer import ECHO, settle
-    from kb.context import Source
+    from kb.answer.context import Source
     from kb.store import Passage
 
     text = "Le besoin de sensibilisation (responsabilité individuelle), mais aussi de régulation des usages (responsabilité collective)."
     conclusions = [Source(1, Passage(0, "c", "panel-summary", "Résumé", None, (1, 2), "S", None, text, text), (text,))]
     question = "Dans les conclusions, à quelle responsabilité correspond la régulation des usages ?"
     echoed = "Dans les conclusions, la responsabilité correspond à la régulation des usages [1]."
-    _, reason, mode = settle(question, "fr", conclusions, echoed)
+    _, reason, mode = settle(Question.parse(question, "fr"), conclusions, echoed)
     assert (reason, mode) == (ECHO, "abstained")
-    assert settle(question, "fr", conclusions, "La régulation des usages correspond à la responsabilité collective [1].")[2] == "generated"
+    assert settle(Question.parse(question, "fr"), conclusions, "La régulation des usages correspond à la responsabilité collective [1].")[2] == "generated"
     # The echo counts as declining: a source sentence holding the whole question is quoted instead.
-    _, reason, mode = settle("Quelle responsabilité pour la régulation des usages ?", "fr", conclusions, "La régulation des usages est une responsabilité [1].")
+    _, reason, mode = settle(Question.parse("Quelle responsabilité pour la régulation des usages ?", "fr"), conclusions, "La régulation des usages est une responsabilité [1].")
     assert (reason, mode) == (None, "quoted")
 
 
@@ -315,9 +322,9 @@ def test_passages_that_mention_what_the_question_names_come_first_in_the_prompt(
     from kb.answer import about_subjects
 
     dc, europe, chatgpt = passage(0, "Les DC consomment 460 TWh."), passage(1, "L'Europe: 100 TWh."), passage(2, "ChatGPT (2.9 Wh per request).")
-    assert about_subjects("Combien consomme une requête ChatGPT ?", [dc, europe, chatgpt]) == [chatgpt, dc, europe]
-    assert about_subjects("Combien consomment les data centres ?", [dc, europe, chatgpt]) == [dc, europe, chatgpt]  # no name asked
-    assert about_subjects("Combien consomme Mistral ?", [dc, europe]) == [dc, europe]  # none mentions it: order kept
+    assert about_subjects(Question.parse("Combien consomme une requête ChatGPT ?"), [dc, europe, chatgpt]) == [chatgpt, dc, europe]
+    assert about_subjects(Question.parse("Combien consomment les data centres ?"), [dc, europe, chatgpt]) == [dc, europe, chatgpt]  # no name asked
+    assert about_subjects(Question.parse("Combien consomme Mistral ?"), [dc, europe]) == [dc, europe]  # none mentions it: order kept
 
 
 class ListSearch:
@@ -338,15 +345,15 @@ def test_when_no_passage_found_names_the_subject_asked_about_those_that_do_are_s
     others = [passage(row, f"Les data centres consomment {row}00 TWh d'électricité par an.") for row in range(K)]
     mistral = passage(K, "Une requête à Mistral consomme 5 Wh d'électricité.")
     kb = ListSearch([*others, mistral])
-    hits, sources = gather(kb, "Combien d'électricité consomme une requête à Mistral ?")
+    hits, sources = gather(kb, Question.parse("Combien d'électricité consomme une requête à Mistral ?"))
     assert [h.passage for h in hits] == [mistral] and "5 Wh" in sources[0].prompt_line()
     assert kb.searches == [None, {K}]
 
     kb = ListSearch(others)  # none names it: the first search stands, and the check will withhold any answer
-    hits, _ = gather(kb, "Combien d'électricité consomme une requête à Mistral ?")
+    hits, _ = gather(kb, Question.parse("Combien d'électricité consomme une requête à Mistral ?"))
     assert [h.passage for h in hits] == others and kb.searches == [None]
     kb = ListSearch([*others, mistral])  # no name asked: one search
-    gather(kb, "Combien d'électricité consomment les data centres ?")
+    gather(kb, Question.parse("Combien d'électricité consomment les data centres ?"))
     assert kb.searches == [None]
 
 
@@ -360,7 +367,7 @@ def test_the_prompt_and_warm_up_come_from_the_event(kb):
 
 
 def test_a_source_is_labelled_by_its_speaker_or_its_title_cut_outside_brackets():
-    from kb.context import Source, source_label
+    from kb.answer.context import Source, source_label
 
     def titled(title: str, speaker: str | None = None) -> Passage:
         return Passage(0, "p", "d", title, None, (1, 2), "S", speaker, "Texte.", "Texte.")
@@ -374,14 +381,14 @@ def test_a_source_is_labelled_by_its_speaker_or_its_title_cut_outside_brackets()
 
 
 def _source(n: int, *sentences: str):
-    from kb.context import Source
+    from kb.answer.context import Source
 
     text = " ".join(sentences)
     return Source(n, Passage(n - 1, f"p{n}", "report", "Rapport", None, (1, 2), "S", None, text, text), sentences)
 
 
 def test_across_languages_a_sentence_holds_by_its_meaning_and_its_copied_figures():
-    from kb.support import check
+    from kb.answer.verify import check
 
     french = [_source(1, "Le W3C a réuni 34 présentations lors de l'atelier de septembre 2020.")]
     translated = "The W3C brought together 34 speakers that autumn [1]."

@@ -75,7 +75,7 @@ def test_quotes_attribution(kb):
 
 
 def test_the_readme_question_finds_the_iea_figure_among_the_passages_the_model_reads(kb):
-    from kb.context import MAX_SOURCES
+    from kb.answer.context import MAX_SOURCES
 
     hits = kb.search("Combien d'énergie consomme une requête ChatGPT ?", k=MAX_SOURCES)
     assert any("2.9 Wh per request" in " ".join(h.passage.text.split()) for h in hits)

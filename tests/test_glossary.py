@@ -10,7 +10,7 @@ from kb.embedder import FakeEmbedder
 from kb.errors import EventKBError
 from kb.knowledge import KnowledgeBase
 from kb.query import event_glossary, expansions
-from kb.support import word_matches
+from kb.answer.verify import word_matches
 
 MANIFEST = '''format = 1
 id = "atelier-sobriete"

@@ -21,15 +21,16 @@ from typing import Callable, Iterator
 from kb import audit, followup
 from kb.answer.prompt import messages_for, system_prompt
 from kb.answer.checks import ACROSS_SIMILARITY, NO_PASSAGE, checked_so_far, closeness, compose, event_of, settle, shown
+from kb.answer.question import Question
 from kb.answer.sources import K, gather
-from kb.context import WORD_BUDGET, Source
+from kb.answer.context import WORD_BUDGET, Source
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.query import event_glossary
-from kb.support import Similar, Sentence, complete_part, is_refusal
+from kb.answer.verify import Similar, Sentence, complete_part, is_refusal
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOKENS = 120  # one or two sentences
@@ -172,7 +173,8 @@ class Answerer:
             yield from self._repeat(run, earlier)
             return
         read_retrieval = self.meter.start()
-        run.hits, run.sources = gather(self.kb, run.question, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
+        run.read = Question.parse(run.question, run.language)
+        run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
         retrieval = read_retrieval()
         run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
@@ -201,7 +203,7 @@ class Answerer:
             for _ in pieces:
                 if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
                     complete = complete_part(run.raw)
-                    yield from self._show(run, checked_so_far(run.question, run.language, run.sources, run.raw, *self._across()))
+                    yield from self._show(run, checked_so_far(run.read, run.sources, run.raw, *self._across()))
 
     def _model_pieces(self, run: _Run, messages: list[dict], max_tokens: int, gone: Callable[[], bool]) -> Iterator[str]:
         """The model's reply piece by piece, added to `run.raw`, timed and metered; it stops when the client leaves, and
@@ -283,7 +285,7 @@ class Answerer:
             if not run.sources:
                 reason, mode = NO_PASSAGE, "abstained"
             else:
-                sentences, reason, mode = settle(run.question, run.language, run.sources, run.raw, *self._across())
+                sentences, reason, mode = settle(run.read, run.sources, run.raw, *self._across())
             answer, citations = shown(run.language, run.sources, sentences, reason)
             supported = [s for s in sentences if s.supported]
             if mode == "generated" and [compose([s]) for s in supported[: len(run.shown)]] == shown_so_far:
@@ -374,6 +376,7 @@ class _Run:
     conversation: str | None = None
     rewrite: dict | None = None  # how a follow-up was made standalone
     also: tuple[str, ...] = ()  # other wordings of the question searched with it (a follow-up after the question before)
+    read: Question | None = None  # `question` as the answer path reads it
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

@@ -5,11 +5,11 @@ import functools
 import re
 from typing import Sequence
 
-from kb.context import Source, content_words
+from kb.answer.context import Source, content_words
+from kb.answer.question import Question
 from kb.language import detect
-from kb.query import asked_unit
 from kb.store import Passage
-from kb.support import Similar, Sentence, check, complete_part, is_refusal, repeats, unmentioned, word_matches
+from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, unmentioned, word_matches
 from kb.textnorm import tokens
 
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
@@ -59,9 +59,9 @@ def compose(sentences: list[Sentence]) -> str:
     return " ".join(parts)
 
 
-def quote_fallback(question: str, language: str, sources: list[Source]) -> Sentence | None:
+def quote_fallback(question: Question, sources: list[Source]) -> Sentence | None:
     """When the model declines, a source sentence in the question's language that holds nearly all its words, quoted verbatim."""
-    words = content_words(question)
+    words, language = question.words, question.language
     if len(words) < 2:
         return None
     needed = QUOTE_COVERAGE[0] if len(words) < 5 else QUOTE_COVERAGE[1]
@@ -75,11 +75,11 @@ def quote_fallback(question: str, language: str, sources: list[Source]) -> Sente
     return None
 
 
-def settle(question: str, language: str, sources: list[Source], raw: str, similar: Similar | None = None,
+def settle(question: Question, sources: list[Source], raw: str, similar: Similar | None = None,
            least: float = 0.0) -> tuple[list[Sentence], str | None, str]:
     """What the model's reply becomes: its checked sentences, the reason to abstain (None when it answers) and the
     mode ("generated", "quoted" when a source sentence is quoted instead, "abstained"). `similar` and `least`: how a
-    sentence in another language than its source is checked (see `kb.support.check_sentence`)."""
+    sentence in another language than its source is checked (see `kb.answer.verify.check_sentence`)."""
     by_n = {s.n: s for s in sources}
     sentences: list[Sentence] = []
     reason, mode = None, "generated"
@@ -90,13 +90,13 @@ def settle(question: str, language: str, sources: list[Source], raw: str, simila
         supported = " ".join(s.text for s in sentences if s.supported)
         if not supported:
             reason = UNSUPPORTED
-        elif repeats(question, supported):
+        elif repeats(question.text, supported):
             reason = ECHO
     # Declined, said nothing ("1.", "The answer is 1." carry fewer than two content words) or only echoed the question.
     declined = is_refusal(raw) or reason == ECHO or len([w for w in content_words(re.sub(r"\[\d+\]", "", raw)) if not w[0].isdigit()]) < 2
     if reason is not None and declined:
         # The model declined (or said nothing, like "1."), yet a source sentence holds nearly all the question: quote it.
-        quoted = quote_fallback(question, language, sources)
+        quoted = quote_fallback(question, sources)
         if quoted is not None:
             sentences, reason, mode = [quoted], None, "quoted"
     if reason is None:
@@ -104,8 +104,8 @@ def settle(question: str, language: str, sources: list[Source], raw: str, simila
         missing = unmentioned(question, backing)
         if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
             reason = f"the passages behind the answer do not mention {', '.join(missing)}"
-    unit = asked_unit(question)
-    if reason is None and unit is not None and not any(unit.search(s.text) for s in sentences if s.supported):
+    asked = question.asked
+    if reason is None and asked is not None and not any(asked.figure.search(s.text) for s in sentences if s.supported):
         # "What is the organiser's budget?" answered in TWh, "how much CO2" answered in kWh: not what was asked.
         reason = "the answer gives no figure of the kind the question asks for"
     return sentences, reason, "abstained" if reason is not None else mode
@@ -124,11 +124,11 @@ def closeness(embedder, sentence: str, others: Sequence[str]) -> float:
     return float((vectors[1:] @ vectors[0]).max())
 
 
-def checked_so_far(question: str, language: str, sources: list[Source], raw: str, similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
+def checked_so_far(question: Question, sources: list[Source], raw: str, similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
     """The supported sentences among the complete ones of a reply still being written, when they already make a
     checked answer (else none): what may be shown meanwhile."""
     complete = complete_part(raw)
     if not complete:
         return []
-    sentences, reason, mode = settle(question, language, sources, complete, similar=similar, least=least)
+    sentences, reason, mode = settle(question, sources, complete, similar=similar, least=least)
     return [s for s in sentences if s.supported] if reason is None and mode == "generated" else []

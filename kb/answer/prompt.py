@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from kb.context import Source
-from kb.support import REFUSAL
+from kb.answer.context import Source
+from kb.answer.verify import REFUSAL
 
 _MONTHS = "January February March April May June July August September October November December".split()
 

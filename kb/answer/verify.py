@@ -10,13 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from kb.context import Source, content_words
+from kb.answer.context import Source, content_words
+from kb.figures import has_number, numbers
 from kb.language import detect
+from kb.names import as_name, names
 from kb.query import equivalents, expansions, phrase_equivalents, stem_equivalents
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, fold, stems, tokens, words
+
+if TYPE_CHECKING:
+    from kb.answer.question import Question
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
 MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name the source has
@@ -24,28 +29,10 @@ MIN_OVERLAP_WITH_FACT = 0.3  # when the sentence also carries a number or a name
 _CITED_ATTRIBUTION = re.compile(r"(^|[.;:]\s*)(?:[Aa]ccording to|[Ss]elon|[Dd]['’]apr[eè]s|[Aa]s per)\s+(?:the\s+)?(?:source\s+|la source\s+)?\[\d+(?:\s*,\s*\d+)*\]\s*,?\s*")
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SPLIT = re.compile(r"(?<=[.!?])" + NOT_A_TITLE + r"\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
-_NUMBER = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:, \d{3})+(?!\d)|\d+(?:[.,]\d+)*)(?:\s*(milliards?|millards?|billions?|bn|millions?|mio|mille|thousands?|trillions?|k|md|mds)\b|(?-i:([BM]))\b)?",
-    re.IGNORECASE,
-)
-_SCALES = {"milliard": "e9", "milliards": "e9", "millard": "e9", "millards": "e9", "billion": "e9", "billions": "e9", "bn": "e9", "md": "e9", "mds": "e9",
-           "million": "e6", "millions": "e6", "mio": "e6", "mille": "e3", "thousand": "e3", "thousands": "e3", "k": "e3",
-           "trillion": "e12", "trillions": "e12"}
-_ATTACHED_SCALES = {"B": "e9", "M": "e6"}  # "176B parameters", "20M": a capital letter written against the number
-_ATTRIBUTION = re.compile(r"\b(?:[Ss]elon|[Dd]['’]apr[eè]s|[Aa]ccording to|[Aa]s per)\s+(?:l['’]|la\s+|le\s+|les\s+|the\s+)?(?:[A-ZÀ-Ü][\w.’'-]*\s*)+")
-_NAME = re.compile(r"(?<![\w'’-])([A-ZÀ-Ü][\w]*(?:[-'’][\w]+)*)(?![\w])")
 _PAIRED_QUOTE = re.compile(r"«\s*([^«»]+?)\s*»|“\s*([^“”]+?)\s*”")
-# Capitalised words that are not names to check: sentence openers, units, generic acronyms.
-_NOT_NAMES = frozenset(fold(w) for w in (
-    "Le La Les Un Une Des Selon Il Elle Ils Elles Cela Ce Cette Ces En Au Aux Pour Par Sur Dans Avec Mais Et Donc Oui Non "
-    "The A An According In It Its This That These Those They There He She We Yes No But And So For On At By With "
-    "Wh kWh MWh GWh TWh CO2 CO2e CO2eq GES GHG IA AI TIC ICT DC GPU GPUs CPU PDF "
-    "M Mr Mme Mlle Dr").split())  # "M. Dupont": the title is not a name
-
 REFUSAL = "NOT IN SOURCES"
 _YES_NO = frozenset("yes no not never none oui non pas jamais aucun aucune".split())
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
-_WHEN = re.compile(r"\b(which year|what year|when|quelle année|en quelle année|quand)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -85,62 +72,6 @@ def split(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _number_forms(raw: str) -> set[str]:
-    compact = re.sub(r"[ \u00a0\u202f]", "", raw)
-    forms = {compact.replace(",", "."), compact.replace(",", "").replace(".", "")}
-    if re.fullmatch(r"\d+[.,]0+", compact):
-        forms.add(re.split(r"[.,]", compact)[0])
-    return forms
-
-
-@lru_cache(maxsize=4096)
-def _numbers(text: str) -> tuple[tuple[frozenset[str], str | None, str], ...]:
-    found = []
-    for m in _NUMBER.finditer(text):
-        scale = _SCALES.get((m.group(2) or "").lower()) or _ATTACHED_SCALES.get(m.group(3) or "")
-        found.append((frozenset(_number_forms(m.group(1))), scale, m.group(0)))
-    return tuple(found)
-
-
-def numbers(text: str) -> list[tuple[frozenset[str], str | None, str]]:
-    """Each number in `text`: its comparable forms, its scale ("e9" for milliard/billion) and how it was written;
-    cached, as the check reads every source once per sentence of the answer."""
-    return list(_numbers(text))
-
-
-_OPENER = re.compile(r"(^|[:;]|\(\d+\)|^\W+)\s*$")
-
-
-def _opens(text: str, at: int) -> bool:
-    """True when the word at `at` opens the sentence, or a clause after ":", ";" or an enumerator "(1)"."""
-    return _OPENER.search(text[:at]) is not None
-
-
-def _as_name(word: str) -> str:
-    """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "Acme-Corp's" gives "Acme-Corp", "L'Europe"
-    gives "Europe", "GPT-4" stays whole."""
-    kept = []
-    word = re.sub(r"^(?:[LlDdJjNnSsCc]|[Qq]u)['’]", "", re.sub(r"['’]s$", "", word))  # "L'Europe", "BLOOM's"
-    for part in word.split("-"):
-        if not (part[:1].isupper() or part.isdigit()):
-            break
-        kept.append(part)
-    return "-".join(kept)
-
-
-def names(text: str) -> list[str]:
-    """Capitalised words that are not common openers or units ("ChatGPT-generated" gives "ChatGPT"); the sentence's
-    first word only when its inner capitals make it a name ("BLOOM's", "ChatGPT"), not just a sentence opener."""
-    found = []
-    for m in _NAME.finditer(text):
-        if _opens(text, m.start()) and not any(ch.isupper() for ch in m.group(1)[1:]):
-            continue
-        name = _as_name(m.group(1))
-        if name and fold(name) not in _NOT_NAMES and name not in found:
-            found.append(name)
-    return found
-
-
 def quotations(text: str) -> list[str]:
     """Quoted passages of three words or more: «...», “...” and "..." paired in order."""
     quoted = [a or b for a, b in _PAIRED_QUOTE.findall(text)]
@@ -156,11 +87,6 @@ def word_matches(word: str, have: set[str], phrases: list[tuple[set[str], list[s
     if any(t in have for t in tokens(" ".join(expansions(word)))) or any(t <= have for t in stem_equivalents(word)):
         return True
     return any(word in written and any(equivalent <= have for equivalent in equivalents) for written, equivalents in phrases)
-
-
-def _has_number(sentence_number: tuple[frozenset[str], str | None, str], source_numbers: list[tuple[frozenset[str], str | None, str]]) -> bool:
-    forms, scale, _ = sentence_number
-    return any(forms & other and (scale is None or scale == other_scale) for other, other_scale, _ in source_numbers)
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -216,17 +142,17 @@ def spelled_out(text: str, folded_source: str) -> frozenset[str]:
             initials = "".join(w[0] for w in spelled)
             if len(capitals) >= 2 and capitals in initials and _written_in(m.group("acronym"), folded_source):
                 at = initials.index(capitals)
-                found.update(_as_name(w) for w in spelled[at : at + len(capitals)])
+                found.update(as_name(w) for w in spelled[at : at + len(capitals)])
     return frozenset(found)
 
 
 Similar = Callable[[str, Sequence[str]], float]  # how close in meaning a sentence is to any of some others, in any language
 
 
-def check_sentence(text: str, source: Source, asked: str = "", similar: Similar | None = None, least: float = 0.0) -> tuple[bool, list[str], float]:
+def check_sentence(text: str, source: Source, question: Question | None = None, similar: Similar | None = None, least: float = 0.0) -> tuple[bool, list[str], float]:
     """Whether `source` supports the sentence, the problems found, and the share of content words it holds (its
     closeness in meaning, across languages), which ranks the sources that support it. A name
-    found only in the passage's title counts when the question `asked` names it too ("dans l'étude Power Hungry Processing").
+    found only in the passage's title counts when the `question` names it too ("dans l'étude Power Hungry Processing").
     With `similar`, a sentence in another language than its source, whose words and names cannot be matched, must
     instead be at least `least` close in meaning to one of the source's sentences; its figures and quotations still
     must be copied."""
@@ -237,7 +163,7 @@ def check_sentence(text: str, source: Source, asked: str = "", similar: Similar 
     source_numbers = numbers(body)
     sentence_numbers = numbers(text)
     for number in sentence_numbers:
-        if not _has_number(number, source_numbers):
+        if not has_number(number, source_numbers):
             problems.append(f"the number {number[2]!r} is not in the source")
     for quote in quotations(text):
         if " ".join(fold(quote).split()) not in folded:
@@ -252,7 +178,7 @@ def check_sentence(text: str, source: Source, asked: str = "", similar: Similar 
     sentence_names = names(text)
     untitled = _folded_context(passage, title=False)
     skip_names = spelled_out(text, untitled)
-    asked_names = set(names(asked))
+    asked_names = set(question.names) if question else set()
     for name in sentence_names:
         if name not in skip_names and not _name_in(name, untitled if name not in asked_names else folded):
             problems.append(f"the name {name!r} is not in the source")
@@ -264,7 +190,7 @@ def check_sentence(text: str, source: Source, asked: str = "", similar: Similar 
     has_fact = bool(sentence_numbers or sentence_names)
     # A bare fact ("6", "Jean Zay") carries no other words: the fact itself must then be found.
     # "6 limites", "Jean Zay" are answers, and so is a lone year to "which year"; a lone "14." (14 what?) says nothing.
-    bare_fact = has_fact and not words and (len(text.split()) >= 2 or bool(_WHEN.search(asked) and _YEAR.fullmatch(text.strip(" ."))))
+    bare_fact = has_fact and not words and (len(text.split()) >= 2 or bool(question and question.year and _YEAR.fullmatch(text.strip(" ."))))
     enough = bare_fact or overlap >= (MIN_OVERLAP_WITH_FACT if has_fact else MIN_OVERLAP)
     if not enough:
         problems.append(f"only {overlap:.0%} of its words are in the source")
@@ -283,12 +209,6 @@ def restore_numbers(text: str, source: Source) -> str:
     return text
 
 
-def subjects(question: str) -> list[str]:
-    """The names a question asks about ("GPT-4", "Acme-Corp", "BLOOM"), leaving out the source it attributes to
-    ("selon l'AIE", "according to GreenIT.fr")."""
-    return names(_ATTRIBUTION.sub(" ", question))
-
-
 @lru_cache(maxsize=1024)
 def _name_pattern(name: str) -> re.Pattern | None:
     squashed = re.sub(r"[\W_]+", "", fold(name))
@@ -305,14 +225,14 @@ def _written_in(name: str, folded: str) -> bool:
     return pattern is not None and pattern.search(folded) is not None
 
 
-def unmentioned(question: str, passages: list[Passage]) -> list[str]:
+def unmentioned(question: Question, passages: list[Passage]) -> list[str]:
     """The names the question asks about that none of `passages` mentions (text, speaker, title or section),
     or any of their glossary equivalents: an answer from such passages is about something else."""
     folded = " ".join(_folded_context(p) for p in passages)
-    return [name for name in subjects(question) if not _name_in(name, folded)]
+    return [name for name in question.subjects if not _name_in(name, folded)]
 
 
-def check(answer: str, sources: list[Source], question: str = "", similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
+def check(answer: str, sources: list[Source], question: Question | None = None, similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
     """Each sentence of the answer to `question` with the sources that support it; claimed numbers that do not support
     it are dropped."""
     by_n = {s.n: s for s in sources}
@@ -348,7 +268,7 @@ def repeats(question: str, text: str) -> bool:
     if set(words(text)) & _YES_NO:
         return False
     asked_numbers = numbers(question)
-    if any(not _has_number(n, asked_numbers) for n in numbers(text)):
+    if any(not has_number(n, asked_numbers) for n in numbers(text)):
         return False
     have = _vocabulary(question)
     phrases = phrase_equivalents(text)

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kb.query import QUESTION_WORDS, asked_figure, keyword_tokens, phrase_equivalents
+from kb.query import QUESTION_WORDS
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, STOPWORDS, tokens, words
+
+if TYPE_CHECKING:
+    from kb.answer.question import Question
 
 WORD_BUDGET = 110  # words of source text sent to the model
 MAX_SOURCES = 4
@@ -86,11 +90,6 @@ def trim(sentence: str, own: set[str], related: set[str], figure: re.Pattern | N
     return ("… " if start else "") + " ".join(words[start:end]) + (" …" if end < len(words) else "")
 
 
-def question_names(question: str) -> set[str]:
-    """The names a question writes with a capital past its first word ("BLOOM", "Data For Good"), folded."""
-    return {w for m in re.finditer(r"(?<![\w'’-])[A-ZÀ-Ü][\w-]*", question) if m.start() > 0 for w in words(m.group(0)) if w not in STOPWORDS}
-
-
 def _candidates(scored: list[tuple[float, int, str]], names: set[str]) -> list[tuple[float, int, str]]:
     """The best sentence, then a second one: the best holding a name of the question that the first lacks, else the
     next best if it scores at least half as much."""
@@ -104,12 +103,9 @@ def _candidates(scored: list[tuple[float, int, str]], names: set[str]) -> list[t
     return [best] + [c for c in scored[1:2] if c[0] >= 0.5 * best[0]]
 
 
-def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
+def select(question: Question, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
     """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the question."""
-    own = set(tokens(question))
-    related = set(keyword_tokens(question)) - own
-    figure = asked_figure(question)
-    names = question_names(question)
+    own, related, figure = set(question.own), set(question.related), question.figure
     picked: list[tuple[int, Passage, list[tuple[int, str]]]] = []
     used = 0
     for rank, passage in enumerate(passages[:max_sources]):
@@ -117,7 +113,7 @@ def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, ma
         sentences = [trim(s, own, related, figure, window) for s in split_sentences(passage.text)]
         scored = sorted(((_score(s, own, related, figure), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
         chosen: list[tuple[int, str]] = []
-        for score, i, sentence in _candidates(scored, names):
+        for score, i, sentence in _candidates(scored, set(question.capitalised)):
             size = min(len(sentence.split()), MAX_SENTENCE_WORDS)  # the best passage's longer window takes no room from the others
             if chosen and (score <= 0 or used + size > budget):
                 break
@@ -132,21 +128,6 @@ def select(question: str, passages: list[Passage], budget: int = WORD_BUDGET, ma
         if used >= budget:
             break
     return [Source(n, passage, tuple(s for _, s in chosen)) for n, (_, passage, chosen) in enumerate(picked, start=1)]
-
-
-def coverage(question: str, passages: list[Passage]) -> float:
-    """The largest share of the question's content words that one passage contains (words or their glossary equivalents)."""
-    from kb.support import word_matches
-
-    words = content_words(question)
-    if not words or not passages:
-        return 0.0
-    phrases = phrase_equivalents(question)
-    best = 0.0
-    for passage in passages:
-        have = set(tokens(passage.text)) | set(tokens(passage.speaker or "")) | set(tokens(passage.title))
-        best = max(best, sum(word_matches(w, have, phrases) for w in words) / len(words))
-    return best
 
 
 def content_words(text: str) -> list[str]:

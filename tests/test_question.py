@@ -1,0 +1,28 @@
+"""The question read once, and the table of number words, scales and units figures are read with."""
+from __future__ import annotations
+
+from kb.answer.question import Question
+from kb.figures import UNITS, has_number, numbers
+
+
+def test_a_question_is_read_once_into_what_every_step_needs():
+    q = Question.parse("Combien de tonnes de CO2 l'entraînement de BLOOM a-t-il émis selon Data For Good ?")
+    assert q.language == "fr" and q.subjects == ("BLOOM",) and "Data" in q.names
+    assert q.asked.kind == "emissions" and q.quantity and not q.year
+    assert q.figure.search("25 tonnes") and not q.figure.search("433 MWh")
+    assert {"tonn", "bloom"} <= q.own and "bloom" in q.capitalised and "combien" not in q.words
+    when = Question.parse("In which year was the Spanish market doing badly?")
+    assert when.language == "en" and when.year and when.asked is None and when.figure is None
+
+
+def test_a_quantity_question_whose_words_do_not_say_asks_for_any_figure():
+    q = Question.parse("How much did it grow?")
+    assert q.asked is None and q.figure.search("by 4") and not q.figure.search("by four")
+
+
+def test_scales_come_from_the_table():
+    assert UNITS["scales"]["milliards"] == 9 and UNITS["attached_scales"]["B"] == 9
+    (forms, scale, raw), = numbers("plus de 14 milliards de vues")
+    assert scale == "e9" and raw == "14 milliards" and "14" in forms
+    assert has_number(numbers("14 billion")[0], numbers("14 milliards")) and not has_number(numbers("14 millions")[0], numbers("14 milliards"))
+    assert numbers("176B parameters")[0][1] == "e9" and numbers("176b parameters")[0][1] is None  # attached: capitals only
