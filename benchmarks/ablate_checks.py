@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import kb.answer as answer  # noqa: E402
 import kb.answer.checks as checks  # noqa: E402
-import kb.answer.question as question  # noqa: E402
 import kb.answer.verify as support  # noqa: E402
 from compare_answers import batch_questions  # noqa: E402
 from recheck_replies import rescore  # noqa: E402
@@ -37,8 +36,6 @@ from kb.query import event_glossary  # noqa: E402
 CHECKS = {
     "echo (repeats)": [(checks, "repeats", lambda *a, **k: False)],
     "quote when declined": [(checks, "quote_fallback", lambda *a, **k: None)],
-    "subjects in backing passages": [(checks, "unmentioned", lambda *a, **k: [])],
-    "asked kind of figure": [(question, "asked", lambda *a, **k: None)],
     "word overlap": [(support, "MIN_OVERLAP", 0.0), (support, "MIN_OVERLAP_WITH_FACT", 0.0)],
 }
 

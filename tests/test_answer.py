@@ -251,14 +251,6 @@ def test_an_empty_answer_counts_as_declining(kb, tmp_path):
     assert record["abstained"]  # a real answer that does not hold up is not replaced by a quote
 
 
-def test_an_answer_from_passages_that_do_not_mention_what_the_question_names_is_withheld(kb, tmp_path):
-    # The passage on Baby shark's views is cited, but the question asks about another video.
-    a = answerer(kb, lambda m: f"La vidéo compte plus de 14 millards de vues [{source_number(m, '14 millards')}].", tmp_path)
-    record = a.ask("Combien de vues compte la vidéo Gangnam Style de Baby shark sur YouTube ?")
-    assert record["abstained"] and "Gangnam" in record["abstain_reason"] and record["answer"] == ABSTAIN["fr"]
-    assert not a.ask(QUESTION)["abstained"]  # the same answer to the question about Baby shark stands
-
-
 def test_subjects_leave_out_the_source_a_question_attributes_to():
     from kb.answer.verify import unmentioned
     from kb.store import Passage
@@ -274,8 +266,7 @@ def test_subjects_leave_out_the_source_a_question_attributes_to():
     assert unmentioned(Question.parse("What did the USA emit?"), [gpt3]) == ["USA"]
 
 
-def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path):
-
+def test_the_kind_of_figure_a_question_asks_for():
     assert unit_asked("Quel est le budget ? Combien coûte-t-il ?").search("12 000 €")
     assert unit_asked("Quelle part de la demande en Irlande ?").search("presque 1/3 de la demande")
     assert unit_asked("How much more energy does it take?").search("80 times more")
@@ -285,16 +276,6 @@ def test_an_answer_without_the_kind_of_figure_asked_for_is_withheld(kb, tmp_path
     categories = unit_asked("Combien de catégories d'effets sur les émissions de GES Kaack et al. distinguent-ils ?")
     assert categories.search("Kaack et al. distinguent 3 catégories") and not categories.search("3 ans")
     assert unit_asked("Combien d'émissions de CO2 ?").search("3 tonnes") and not unit_asked("Combien d'émissions ?").search("3 catégories")
-    from kb.answer import settle
-    from kb.answer.context import Source
-    from kb.store import Passage
-
-    text = "Il a fallu plus de 70 GWh pour alimenter la vidéo Baby shark."
-    shark = [Source(1, Passage(0, "p", "panel-summary", "Résumé", None, (1, 2), "S", None, text, text), (text,))]
-    reply = "Il a fallu plus de 70 GWh pour alimenter la vidéo Baby shark [1]."
-    _, reason, mode = settle(Question.parse("Combien a coûté en euros la vidéo Baby shark ?", "fr"), shark, reply)
-    assert mode == "abstained" and "figure of the kind" in reason  # asked in euros, answered in GWh
-    assert settle(Question.parse("Combien d'énergie a-t-il fallu pour la vidéo Baby shark ?", "fr"), shark, reply)[1:] == (None, "generated")
 
 
 def test_an_answer_that_only_repeats_the_question_is_not_an_answer():

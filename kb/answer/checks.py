@@ -9,7 +9,7 @@ from kb.answer.context import Source, content_words
 from kb.answer.question import Question
 from kb.language import detect
 from kb.store import Passage
-from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, unmentioned, word_matches
+from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, word_matches
 from kb.textnorm import tokens
 
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
@@ -80,7 +80,6 @@ def settle(question: Question, sources: list[Source], raw: str, similar: Similar
     """What the model's reply becomes: its checked sentences, the reason to abstain (None when it answers) and the
     mode ("generated", "quoted" when a source sentence is quoted instead, "abstained"). `similar` and `least`: how a
     sentence in another language than its source is checked (see `kb.answer.verify.check_sentence`)."""
-    by_n = {s.n: s for s in sources}
     sentences: list[Sentence] = []
     reason, mode = None, "generated"
     if is_refusal(raw):
@@ -99,15 +98,6 @@ def settle(question: Question, sources: list[Source], raw: str, similar: Similar
         quoted = quote_fallback(question, sources)
         if quoted is not None:
             sentences, reason, mode = [quoted], None, "quoted"
-    if reason is None:
-        backing = [by_n[n].passage for s in sentences if s.supported for n in s.citations]
-        missing = unmentioned(question, backing)
-        if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
-            reason = f"the passages behind the answer do not mention {', '.join(missing)}"
-    asked = question.asked
-    if reason is None and asked is not None and not any(asked.figure.search(s.text) for s in sentences if s.supported):
-        # "What is the organiser's budget?" answered in TWh, "how much CO2" answered in kWh: not what was asked.
-        reason = "the answer gives no figure of the kind the question asks for"
     return sentences, reason, "abstained" if reason is not None else mode
 
 
