@@ -36,7 +36,9 @@ from kb.query import event_glossary  # noqa: E402
 CHECKS = {
     "echo (repeats)": [(checks, "repeats", lambda *a, **k: False)],
     "quote when declined": [(checks, "quote_fallback", lambda *a, **k: None)],
-    "word overlap": [(support, "MIN_OVERLAP", 0.0), (support, "MIN_OVERLAP_WITH_FACT", 0.0)],
+    "word overlap": [(support, "MIN_OVERLAP", 0.0)],
+    "names copied": [(support, "names", lambda *a, **k: [])],
+    "quotations copied": [(support, "quotations", lambda *a, **k: [])],
 }
 
 

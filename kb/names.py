@@ -22,7 +22,7 @@ def _opens(text: str, at: int) -> bool:
     return _OPENER.search(text[:at]) is not None
 
 
-def as_name(word: str) -> str:
+def _as_name(word: str) -> str:
     """The name a capitalised word writes: "ChatGPT-generated" gives "ChatGPT", "Acme-Corp's" gives "Acme-Corp", "L'Europe"
     gives "Europe", "GPT-4" stays whole."""
     kept = []
@@ -41,7 +41,7 @@ def names(text: str) -> list[str]:
     for m in _NAME.finditer(text):
         if _opens(text, m.start()) and not any(ch.isupper() for ch in m.group(1)[1:]):
             continue
-        name = as_name(m.group(1))
+        name = _as_name(m.group(1))
         if name and fold(name) not in _NOT_NAMES and name not in found:
             found.append(name)
     return found

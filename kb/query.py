@@ -1,5 +1,5 @@
 """Query handling: cross-language equivalents from a bilingual glossary (the general one, plus the terms an event's
-manifest adds), and what BM25 search looks for; used by search, context selection and the answer check.
+manifest adds), and what BM25 search looks for; used by search and by the choice of the sentences the model reads.
 """
 from __future__ import annotations
 
@@ -92,18 +92,6 @@ def stem_equivalents(word: str) -> list[set[str]]:
     group of "increase", "croissance")."""
     index, groups = _stem_index()
     return [t for g in sorted({g for stem in stems(word) for g in index.get(stem, ())}) for t in groups[g]]
-
-
-def phrase_equivalents(text: str) -> list[tuple[set[str], list[set[str]]]]:
-    """The glossary terms found in `text`, each as (its folded words, the token sets of all its group's terms), so that
-    "planetary boundaries" counts as found where a passage has "limites planétaires"."""
-    folded = fold(text).replace("’", "'")
-    found = []
-    for pattern, terms in _groups():
-        match = pattern.search(folded)
-        if match:
-            found.append((set(words(match.group(0))), [set(tokens(t)) for t in terms if tokens(t)]))
-    return found
 
 
 # Words that phrase a question without saying what it is about ("how much", "according to").

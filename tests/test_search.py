@@ -6,7 +6,7 @@ import pytest
 from kb.errors import EventKBError
 from kb.indexes import KeywordIndex, convex_fusion, reciprocal_rank_fusion
 from kb.people import resolve
-from kb.query import expansions, keyword_concepts, keyword_tokens
+from kb.query import keyword_concepts, keyword_tokens
 from kb.textnorm import fold, tokens
 
 
@@ -36,8 +36,8 @@ def test_tokens_fold_accents_and_stem_both_languages():
 
 
 def test_expansion_crosses_languages():
-    assert "data centre" in expansions("Combien de centres de données ?")
-    assert "électricité" in expansions("How much electricity?")
+    assert {"data", "centr"} <= set(keyword_tokens("Combien de centres de données ?"))
+    assert set(tokens("électricité")) <= set(keyword_tokens("How much electricity?"))
     assert keyword_tokens("Irlande", expand=False) == tokens("Irlande")
     assert set(tokens("Ireland")) <= set(keyword_tokens("Irlande"))
 

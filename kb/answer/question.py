@@ -13,7 +13,6 @@ from kb.query import keyword_tokens
 from kb.textnorm import STOPWORDS, tokens, words
 
 _ATTRIBUTION = re.compile(r"\b(?:[Ss]elon|[Dd]['’]apr[eè]s|[Aa]ccording to|[Aa]s per)\s+(?:l['’]|la\s+|le\s+|les\s+|the\s+)?(?:[A-ZÀ-Ü][\w.’'-]*\s*)+")
-_WHEN = re.compile(r"\b(which year|what year|when|quelle année|en quelle année|quand)\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 
 
@@ -31,7 +30,6 @@ class Question:
     related: frozenset[str]  # the tokens keyword search adds for it (glossary equivalents, units), not its own
     asked: Asked | None  # the kind of figure it asks for, when its words say
     quantity: bool  # it asks for a quantity ("how much", "quelle part")
-    year: bool  # it asks for a year or a date ("when", "quelle année")
 
     @classmethod
     def parse(cls, text: str, language: str | None = None) -> Question:
@@ -49,7 +47,6 @@ class Question:
             related=frozenset(keyword_tokens(text)) - own,
             asked=asked(text),
             quantity=asks_quantity(text),
-            year=_WHEN.search(text) is not None,
         )
 
     @property
