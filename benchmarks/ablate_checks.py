@@ -36,6 +36,7 @@ from kb.query import event_glossary  # noqa: E402
 CHECKS = {
     "echo (repeats)": [(checks, "repeats", lambda *a, **k: False)],
     "quote when declined": [(checks, "quote_fallback", lambda *a, **k: None)],
+    "subjects in backing passages": [(checks, "unmentioned", lambda *a, **k: [])],
     "word overlap": [(support, "MIN_OVERLAP", 0.0)],
     "names copied": [(support, "names", lambda *a, **k: [])],
     "quotations copied": [(support, "quotations", lambda *a, **k: [])],

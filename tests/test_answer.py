@@ -251,6 +251,14 @@ def test_an_empty_answer_counts_as_declining(kb, tmp_path):
     assert record["abstained"]  # a real answer that does not hold up is not replaced by a quote
 
 
+def test_an_answer_from_passages_that_do_not_mention_what_the_question_names_is_withheld(kb, tmp_path):
+    # The passage on Baby shark's views is cited, but the question asks about another video.
+    a = answerer(kb, lambda m: f"La vidéo compte plus de 14 millards de vues [{source_number(m, '14 millards')}].", tmp_path)
+    record = a.ask("Combien de vues compte la vidéo Gangnam Style de Baby shark sur YouTube ?")
+    assert record["abstained"] and "Gangnam" in record["abstain_reason"] and record["answer"] == ABSTAIN["fr"]
+    assert not a.ask(QUESTION)["abstained"]  # the same answer to the question about Baby shark stands
+
+
 def test_subjects_leave_out_the_source_a_question_attributes_to():
     from kb.answer.verify import unmentioned
     from kb.store import Passage

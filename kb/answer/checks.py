@@ -9,7 +9,7 @@ from kb.answer.context import Source, content_words
 from kb.answer.question import Question
 from kb.language import detect
 from kb.store import Passage
-from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, word_matches
+from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, unmentioned, word_matches
 from kb.textnorm import tokens
 
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
@@ -98,6 +98,11 @@ def settle(question: Question, sources: list[Source], raw: str, similar: Similar
         quoted = quote_fallback(question, sources)
         if quoted is not None:
             sentences, reason, mode = [quoted], None, "quoted"
+    if reason is None:
+        backing = [source.passage for source in sources if any(source.n in s.citations for s in sentences if s.supported)]
+        missing = unmentioned(question, backing)
+        if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
+            reason = f"the passages behind the answer do not mention {', '.join(missing)}"
     return sentences, reason, "abstained" if reason is not None else mode
 
 
