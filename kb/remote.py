@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-
 from kb.energy import Energy, estimate_meter
 from kb.errors import EventKBError, Unavailable
 from kb.generator import ModelInfo, Usage

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kb.figures import asked
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = ROOT / "data" / "ailouvain-2024-03-18"
 SUMMARY = EVENT / "panel-summary-2024-03-18.txt"
@@ -98,3 +100,9 @@ def generated_report(tmp_path) -> Path:
     path.parent.mkdir()
     path.write_bytes(pdf_bytes(report_pages(), outline=[("1 Introduction", 1), ("2 Method", 3)]))
     return path
+
+
+def unit_asked(question: str):
+    """The pattern of the kind of figure `question` asks for, if its words say."""
+    kind = asked(question)
+    return kind.figure if kind else None

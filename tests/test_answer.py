@@ -16,16 +16,10 @@ from kb.generator import FakeGenerator, echo_first_source
 from kb.knowledge import Hit
 from kb.store import Passage
 from kb.answer.question import Question
+from tests.conftest import unit_asked
 from kb.answer.verify import Sentence
-from kb.figures import asked
 
 QUESTION = "Combien de vues compte la vidéo Baby shark sur YouTube ?"
-
-
-def unit_asked(question: str):
-    """The pattern of the kind of figure `question` asks for, if its words say."""
-    kind = asked(question)
-    return kind.figure if kind else None
 
 
 def answerer(kb, reply, tmp_path, meter=None, cache: bool = False) -> Answerer:

@@ -5,15 +5,11 @@ import pytest
 
 from kb.answer.context import MAX_SENTENCE_WORDS, Source, select, split_sentences, trim
 from kb.answer.question import Question
-from kb.figures import asked
+from tests.conftest import unit_asked
+from kb.figures import numbers
+from kb.names import names
 from kb.store import Passage
-from kb.answer.verify import check, complete_part, is_refusal, names, numbers, quotations, split
-
-
-def unit_asked(question: str):
-    """The pattern of the kind of figure `question` asks for, if its words say."""
-    kind = asked(question)
-    return kind.figure if kind else None
+from kb.answer.verify import check, complete_part, is_refusal, quotations, split
 
 
 def figure_asked(question: str):
