@@ -57,12 +57,8 @@ def main() -> int:
     return 0
 
 
-def measure(kb: KnowledgeBase, generator, n: int) -> None:
-    """Time `n` answers through the pipeline, then the bare library on the same prompts, and print the figures."""
-    answerer = Answerer(kb, generator, choose_meter())
-    kb.search("warm up", k=1)
-    answerer.ask("Combien de vues compte la vidéo Baby shark ?")
-    questions = [q for q in load_set(ANSWER_SET)["questions"] if q["answerable"]][:n]
+def capture_prompts(generator) -> list[list[dict]]:
+    """The list the messages of every later call of `generator.stream` are appended to."""
     sent: list[list[dict]] = []
     original = generator.stream
 
@@ -71,6 +67,17 @@ def measure(kb: KnowledgeBase, generator, n: int) -> None:
         return original(messages, max_tokens, usage, *args, **kwargs)
 
     generator.stream = capture
+    return sent
+
+
+def measure(kb: KnowledgeBase, generator, n: int) -> None:
+    """Time `n` answers through the pipeline, then the bare library on the same prompts, and print the figures."""
+    answerer = Answerer(kb, generator, choose_meter())
+    kb.search("warm up", k=1)
+    answerer.ask("Combien de vues compte la vidéo Baby shark ?")
+    questions = [q for q in load_set(ANSWER_SET)["questions"] if q["answerable"]][:n]
+    original = generator.stream
+    sent = capture_prompts(generator)
     rows = []
     for q in questions:
         record = answerer.ask(q["question"])

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.pipeline import ingest  # noqa: E402
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_answer import capture_prompts  # noqa: E402
 from kb.answer import MAX_TOKENS, Answerer  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.energy import choose_meter  # noqa: E402
@@ -29,14 +31,7 @@ from kb.paths import BUNDLED_EVENT  # noqa: E402
 def prompts(kb: KnowledgeBase, n: int) -> tuple[list[list[dict]], str, int]:
     """The messages the pipeline sends for `n` answerable questions spread over the answer set, the model's path and threads."""
     generator = load_generator("default")
-    sent: list[list[dict]] = []
-    original = generator.stream
-
-    def capture(messages, max_tokens, usage, *args, **kwargs):
-        sent.append(messages)
-        return original(messages, max_tokens, usage, *args, **kwargs)
-
-    generator.stream = capture
+    sent = capture_prompts(generator)
     answerer = Answerer(kb, generator, choose_meter(), cache=False)
     questions = [q for q in load_set(ANSWER_SET)["questions"] if q["answerable"]]
     for q in questions[:: max(1, len(questions) // n)][:n]:
