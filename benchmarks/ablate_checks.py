@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     run = json.loads(args.run_json.read_text(encoding="utf-8"))
     embedder = load_embedder()
-    print(f"{'event':32} {'check switched off':30} {'facts':>9} {'abstained right':>16}  answers changed")
+    print(f"{'event':32} {'check switched off':30} {'facts':>9} {'abstained right':>16} {'good cited':>10}  answers changed")
     for event, entry in run["events"].items():
         rows = {r["id"]: r for r in entry["designs"][args.design]["rows"]}
         questions = [q for q in batch_questions(event, entry["batch"]) if q["id"] in rows]
@@ -64,22 +64,24 @@ def main() -> int:
             base = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
                     for q in questions}
 
-            def totals(scored: dict) -> tuple[int, int]:
+            def totals(scored: dict) -> tuple[int, int, str]:
+                answered = [r for r in scored.values() if not r["abstained"]]
                 return (sum(r["facts_ok"] for r in scored.values()),
-                        sum(r["abstained"] for q, r in scored.items() if not r["answerable"]))
+                        sum(r["abstained"] for q, r in scored.items() if not r["answerable"]),
+                        f"{sum(r['good_citations'] for r in answered)}/{sum(r['citations'] for r in answered)}")
 
-            facts, abstained = totals(base)
+            facts, abstained, cited = totals(base)
             answerable = sum(q["answerable"] for q in questions)
-            print(f"{event[:32]:32} {'(none: today)':30} {facts:4}/{answerable:<4} {abstained:9}/{len(questions) - answerable:<6}")
+            print(f"{event[:32]:32} {'(none: today)':30} {facts:4}/{answerable:<4} {abstained:9}/{len(questions) - answerable:<6} {cited:>9}")
             for name, patches in CHECKS.items():
                 with contextlib.ExitStack() as stack:
                     for module, attribute, value in patches:
                         stack.enter_context(mock.patch.object(module, attribute, value))
                     scored = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
                               for q in questions}
-                f, a = totals(scored)
+                f, a, c = totals(scored)
                 changed = [i for i in scored if (scored[i]["facts_ok"], scored[i]["abstained"]) != (base[i]["facts_ok"], base[i]["abstained"])]
-                print(f"{'':32} {name:30} {f:4} ({f - facts:+d}) {a:9} ({a - abstained:+d})     {len(changed)} {' '.join(changed)}")
+                print(f"{'':32} {name:30} {f:4} ({f - facts:+d}) {a:9} ({a - abstained:+d}) {c:>9}     {len(changed)} {' '.join(changed)}")
         kb.close()
     return 0
 
