@@ -36,6 +36,7 @@ def prompts(kb: KnowledgeBase, n: int) -> tuple[list[list[dict]], str, int]:
     questions = [q for q in load_set(ANSWER_SET)["questions"] if q["answerable"]]
     for q in questions[:: max(1, len(questions) // n)][:n]:
         answerer.ask(q["question"])
+    del generator.stream  # the capture refers back to the generator: without it, the model is freed before the next one loads
     return sent, generator.llm.model_path, generator.threads
 
 
