@@ -1,9 +1,9 @@
 """Answer quality, speed and energy side by side, per event, on one fresh batch of each event.
 
-Usage: .venv/bin/python benchmarks/compare_answers.py [--batches hx,a23] [--set NAME:KEY=VALUE;KEY=VALUE] [--oracle]
+Usage: .venv/bin/python benchmarks/compare_answers.py [--batches hy,a24] [--set NAME:KEY=VALUE;KEY=VALUE] [--oracle]
        [--repack 1,0] [--llamaindex] [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
-the questions of the named batch (by default "hx" on the bundled event, "a23" on the others: written before the
+the questions of the named batch (by default "hy" on the bundled event, "a24" on the others: written before the
 change they measure) with the default model, eventkb's settings and each variant of them given with --set (the
 settings before a change, for example), and prints key facts (same- and cross-language apart),
 citation precision, abstention recall, language match, time to first token, full answer and energy per answer.
@@ -131,13 +131,26 @@ def document_files(kb: KnowledgeBase, paths: list[Path]) -> list[Path]:
     return listed + [p for p in paths if p.is_file()]
 
 
+def event_inputs(reports_dir: Path, events_dir: Path, batches: str) -> dict[str, tuple[list[Path], str]]:
+    """Each event measured, with the paths it is built from and its batch: the bundled event with the four reports,
+    then every event of `events_dir` that has a question set. `batches` is "bundled batch,other events' batch"."""
+    reports = sorted(reports_dir.glob("*.pdf"))
+    if len(reports) < 4:
+        sys.exit(f"error: the four reports are not in {reports_dir}: pass --reports DIR.")
+    bundled_batch, event_batch = batches.split(",")
+    inputs = {BUNDLED: ([BUNDLED_EVENT, *reports], bundled_batch)}
+    for folder in sorted(p for p in events_dir.iterdir() if (p / "event.toml").is_file() and (EVENT_SETS / f"{p.name}.toml").is_file()):
+        inputs[folder.name] = ([folder], event_batch)
+    return inputs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-default", action="store_true", help="run only the --set variants, not eventkb's own settings")
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
-    parser.add_argument("--batches", default="hx,a23", help="the bundled event's batch and the other events' (default hx,a23; hq+hr for two batches)")
+    parser.add_argument("--batches", default="hy,a24", help="the bundled event's batch and the other events' (default hy,a24; hq+hr for two batches)")
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
@@ -146,13 +159,7 @@ def main() -> int:
                         help="also run with these settings, as a row named NAME (repeatable)")
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     args = parser.parse_args()
-    reports = sorted(args.reports.glob("*.pdf"))
-    if len(reports) < 4:
-        sys.exit(f"error: the four reports are not in {args.reports}: pass --reports DIR.")
-    bundled_batch, event_batch = args.batches.split(",")
-    inputs = {BUNDLED: ([BUNDLED_EVENT, *reports], bundled_batch)}
-    for folder in sorted(p for p in args.events.iterdir() if (p / "event.toml").is_file() and (EVENT_SETS / f"{p.name}.toml").is_file()):
-        inputs[folder.name] = ([folder], event_batch)
+    inputs = event_inputs(args.reports, args.events, args.batches)
     if args.only:
         inputs = {args.only: inputs[args.only]}
     designs = [] if args.no_default else [("eventkb", {})]

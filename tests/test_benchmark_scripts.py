@@ -74,3 +74,19 @@ def test_the_oracle_puts_the_answering_passage_first_for_the_question_asked_only
     assert [h.passage.id for h in kb.search("data centres", k=2)] == ["p0", "p1"]  # another query: untouched
     assert where_lost.stage(kb, QUESTION, row("Une requête ChatGPT consomme 3 Wh [1].")) == "model"
     assert len(kb.passages) == 7  # the rest is the knowledge base's own
+
+
+def test_context_recall_counts_facts_retrieved_and_facts_sent_by_language_group():
+    context_recall = _script("context_recall")
+
+    class GlossaryKB(FakeKB):
+        glossary: tuple[str, ...] = ()
+
+    expect = [["panel-summary", "2,9 Wh"]]
+    sent = GlossaryKB("Une requête ChatGPT consomme 2,9 Wh.")
+    assert context_recall.recall(sent, [dict(QUESTION, expect=expect, lang="fr")]) == {"same": [1, 1, 1]}
+    filler = " ".join(["Une requête ChatGPT consomme beaucoup, dit le panel."] * 4)
+    far = GlossaryKB(*[filler] * 4, "Selon l'AIE, 2,9 Wh.")
+    english = dict(QUESTION, question="How much does a ChatGPT request use?", lang="en", expect=expect)
+    unanswerable = dict(QUESTION, answerable=False)
+    assert context_recall.recall(far, [english, unanswerable]) == {"cross": [1, 1, 0]}  # retrieved, not among the sentences sent
