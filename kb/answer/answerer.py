@@ -24,7 +24,6 @@ from kb.answer.checks import ACROSS_SIMILARITY, NO_PASSAGE, checked_so_far, clos
 from kb.answer.question import Question
 from kb.answer.sources import K, gather
 from kb.answer.context import WORD_BUDGET, Source
-from kb.answer.translation import passages_language, translate
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
 from kb.generator import Generator, Usage
@@ -38,7 +37,6 @@ MAX_TOKENS = 120  # one or two sentences
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
 FOLLOWUP = "fused"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
-TRANSLATE = ("model", "none")  # a question in another language than the passages it finds is translated by the model, or not
 
 
 class BusyError(EventKBError):
@@ -88,8 +86,7 @@ class Answerer:
     followup: str = FOLLOWUP  # how a follow-up question is made standalone (kb.followup.METHODS)
 
     def __post_init__(self) -> None:
-        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup,
-                    "translate": TRANSLATE[0]}
+        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup}
         unknown = sorted(set(self.settings) - set(defaults))
         if unknown:
             raise EventKBError(f"Unknown answer setting {unknown[0]!r}: use one of {', '.join(defaults)}.")
@@ -97,8 +94,6 @@ class Answerer:
         self.followup = self.settings["followup"]
         if self.followup not in followup.METHODS:
             raise EventKBError(f"Unknown follow-up method {self.followup!r}: use one of {', '.join(followup.METHODS)}.")
-        if self.settings["translate"] not in TRANSLATE:
-            raise EventKBError(f"Unknown translate setting {self.settings['translate']!r}: use one of {', '.join(TRANSLATE)}.")
 
     def ask(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> dict:
         """The final record of an answer (the stream consumed)."""
@@ -164,27 +159,6 @@ class Answerer:
         run.rewrite = {**rewrite.to_json(), "ms": round((time.perf_counter() - t0) * 1000, 1)}
         run.question, run.also = rewrite.searched, rewrite.also
 
-    def _translate(self, run: _Run, gone: Callable[[], bool]) -> None:
-        """Translate the question into the language of the passages it found (metered, timed and under the model's
-        lock), then search again with the translation; the answer is still written in the question's language."""
-        t0 = time.perf_counter()
-        if not self._wait_for_model(gone):
-            run.cancelled = True
-            return
-        read = self.meter.start()
-        usage = Usage()
-        try:
-            translation = translate(self.generator, run.question, passages_language(run.hits, run.language), usage)
-        finally:
-            self.generator.lock.release()
-            run.energy = _add(run.energy, self._generation_energy(usage, read))
-        run.translation = {**translation.to_json(), "ms": round((time.perf_counter() - t0) * 1000, 1)}
-        if translation.text is not None:
-            read_retrieval = self.meter.start()
-            searched = Question.parse(translation.text, translation.language)
-            run.hits, run.sources = gather(self.kb, searched, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
-            run.energy = _add(run.energy, read_retrieval())
-
     def _stream(self, question: str, gone: Callable[[], bool], conversation: str | None) -> Iterator[dict]:
         question = validate(question)
         history = self._history(conversation)
@@ -203,12 +177,10 @@ class Answerer:
         run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
         retrieval = read_retrieval()
         run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
-        if self.settings["translate"] == "model" and passages_language(run.hits, run.language) != run.language:
-            self._translate(run, gone)
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
         try:
             yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in run.sources], "searched": run.question,
-                   "also_searched": list(run.also), "translated": (run.translation or {}).get("text")}
+                   "also_searched": list(run.also)}
             if run.sources and not run.cancelled:
                 if not self._wait_for_model(gone):
                     run.cancelled = True
@@ -354,7 +326,6 @@ class Answerer:
             "searched": run.question,
             "conversation": run.conversation or record_id,
             "rewrite": run.rewrite,
-            "translation": run.translation,
             "language": run.language,
             "answer": answer,
             "abstained": reason is not None,
@@ -370,7 +341,7 @@ class Answerer:
             "sources": [{"n": s.n, **event_of(s.passage), "id": s.passage.id, "sentences": list(s.sentences)} for s in run.sources],
             "model": self.generator.info.to_json(),
             "tokens": {"prompt": run.usage.prompt_tokens, "completion": run.usage.completion_tokens},
-            "timings": {"rewrite_ms": (run.rewrite or {}).get("ms", 0.0), "translate_ms": (run.translation or {}).get("ms", 0.0), "retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
+            "timings": {"rewrite_ms": (run.rewrite or {}).get("ms", 0.0), "retrieval_ms": round(run.retrieval_ms, 1), "first_token_ms": round(first_token_ms, 1),
                         "first_shown_ms": round(run.first_shown_ms, 1), "generation_ms": round(run.generation_ms, 1),
                         "total_ms": round(run.elapsed_ms(), 1)},
             "energy": run.energy.to_json(grid_intensity()),
@@ -404,7 +375,6 @@ class _Run:
     asked: str = ""  # the question as typed; `question` is what is searched (the same unless it is a follow-up)
     conversation: str | None = None
     rewrite: dict | None = None  # how a follow-up was made standalone
-    translation: dict | None = None  # the question translated into the language of the passages it found
     also: tuple[str, ...] = ()  # other wordings of the question searched with it (a follow-up after the question before)
     read: Question | None = None  # `question` as the answer path reads it
 
