@@ -1,6 +1,6 @@
 """Where the key facts are lost before the model reads anything: in retrieval or in the choice of sentences sent.
 
-Usage: .venv/bin/python benchmarks/context_recall.py [--batches hq+hr,a17+a17b] [--show]
+Usage: .venv/bin/python benchmarks/context_recall.py [--batches hq+hr,a17+a17b] [--show]  (default: every batch measured)
 For each event with a question set (the bundled one with the four reports, and those in ../shared/events), and the
 answerable questions of the batches named (as in compare_answers.py), prints the share whose key facts are all in the
 top passages retrieved and all in the sentences the model would read, same- and cross-language questions apart.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,25 +51,40 @@ def recall(kb: KnowledgeBase, questions: list[dict], show: bool = False) -> dict
     return counts
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", default="hq+hr+hs+ht+hu+hv+hw,a17+a17b+a18+a19+a20+a21+a22",
-                        help="the bundled event's batches and the other events' (default: every batch measured up to hw/a22)")
+MEASURED = "hq+hr+hs+ht+hu+hv+hw+hx+hy,a17+a17b+a18+a19+a20+a21+a22+a23+a24"  # every batch measured up to hy/a24
+
+
+def parser_for(doc: str) -> argparse.ArgumentParser:
+    """The options of the scripts that read the batches' questions against each event's knowledge base."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--batches", default=MEASURED, help="the bundled event's batches and the other events' (default: every batch measured up to hy/a24)")
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
-    parser.add_argument("--show", action="store_true")
-    args = parser.parse_args()
-    inputs = event_inputs(args.reports, args.events, args.batches)
+    return parser
+
+
+def knowledge_bases(args: argparse.Namespace) -> Iterator[tuple[str, KnowledgeBase, list[dict]]]:
+    """Each event's knowledge base (built in --work when it is not there yet) and the questions of its batches."""
     embedder = load_embedder()
-    print(f"| event | questions | facts in the top {K} passages | facts in the sentences sent | sent, of those retrieved |")
-    print("|---|---|---|---|---|")
-    for event, (paths, batch) in inputs.items():
+    for event, (paths, batch) in event_inputs(args.reports, args.events, args.batches).items():
         home = args.work / event
         ingest(paths, home, embedder_name(), lambda: embedder, log=lambda m: None)
         kb = KnowledgeBase.open(home, embedder=embedder)
-        counts = recall(kb, batch_questions(event, batch), args.show)
-        kb.close()
+        try:
+            yield event, kb, batch_questions(event, batch)
+        finally:
+            kb.close()
+
+
+def main() -> int:
+    parser = parser_for(__doc__)
+    parser.add_argument("--show", action="store_true")
+    args = parser.parse_args()
+    print(f"| event | questions | facts in the top {K} passages | facts in the sentences sent | sent, of those retrieved |")
+    print("|---|---|---|---|---|")
+    for event, kb, questions in knowledge_bases(args):
+        counts = recall(kb, questions, args.show)
         for group in ("same", "cross"):
             n, retrieved, sent = counts.get(group, [0, 0, 0])
             if n:

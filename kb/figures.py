@@ -66,11 +66,6 @@ def asked(question: str) -> Asked | None:
     return next((kind for kind in (*KINDS, COUNT) if kind.question.search(unnamed)), None)
 
 
-def asks_quantity(question: str) -> bool:
-    """True when the question asks for a quantity ("how much", "combien", "quelle part")."""
-    return _QUANTITY.search(question) is not None
-
-
 def _number_forms(raw: str) -> set[str]:
     compact = re.sub(r"[ \u00a0\u202f]", "", raw)
     forms = {compact.replace(",", "."), compact.replace(",", "").replace(".", "")}

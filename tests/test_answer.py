@@ -13,7 +13,6 @@ from kb.answer import Answerer
 from kb.energy import FakeMeter
 from kb.errors import EventKBError
 from kb.generator import FakeGenerator, echo_first_source
-from kb.knowledge import Hit
 from kb.store import Passage
 from kb.answer.question import Question
 from tests.conftest import unit_asked
@@ -295,49 +294,6 @@ def test_an_answer_that_only_repeats_the_question_is_not_an_answer():
     # The echo counts as declining: a source sentence holding the whole question is quoted instead.
     _, reason, mode = settle(Question.parse("Quelle responsabilité pour la régulation des usages ?", "fr"), conclusions, "La régulation des usages est une responsabilité [1].")
     assert (reason, mode) == (None, "quoted")
-
-
-def passage(row: int, text: str) -> Passage:
-    return Passage(row, f"p{row}", "panel-summary", "Résumé", None, (row, row + 1), None, None, text, text)
-
-
-def test_passages_that_mention_what_the_question_names_come_first_in_the_prompt():
-    from kb.answer import about_subjects
-
-    dc, europe, chatgpt = passage(0, "Les DC consomment 460 TWh."), passage(1, "L'Europe: 100 TWh."), passage(2, "ChatGPT (2.9 Wh per request).")
-    assert about_subjects(Question.parse("Combien consomme une requête ChatGPT ?"), [dc, europe, chatgpt]) == [chatgpt, dc, europe]
-    assert about_subjects(Question.parse("Combien consomment les data centres ?"), [dc, europe, chatgpt]) == [dc, europe, chatgpt]  # no name asked
-    assert about_subjects(Question.parse("Combien consomme Mistral ?"), [dc, europe]) == [dc, europe]  # none mentions it: order kept
-
-
-class ListSearch:
-    """A knowledge base whose search returns its passages in order, among the rows `within` when given."""
-
-    def __init__(self, passages: list[Passage]) -> None:
-        self.passages = passages
-        self.searches: list[set[int] | None] = []
-
-    def search(self, query: str, k: int = 5, within: set[int] | None = None) -> list[Hit]:
-        self.searches.append(within)
-        return [Hit(p, 1.0) for p in self.passages if within is None or p.row in within][:k]
-
-
-def test_when_no_passage_found_names_the_subject_asked_about_those_that_do_are_searched():
-    from kb.answer import K, gather
-
-    others = [passage(row, f"Les data centres consomment {row}00 TWh d'électricité par an.") for row in range(K)]
-    mistral = passage(K, "Une requête à Mistral consomme 5 Wh d'électricité.")
-    kb = ListSearch([*others, mistral])
-    hits, sources = gather(kb, Question.parse("Combien d'électricité consomme une requête à Mistral ?"))
-    assert [h.passage for h in hits] == [mistral] and "5 Wh" in sources[0].prompt_line()
-    assert kb.searches == [None, {K}]
-
-    kb = ListSearch(others)  # none names it: the first search stands, and the check will withhold any answer
-    hits, _ = gather(kb, Question.parse("Combien d'électricité consomme une requête à Mistral ?"))
-    assert [h.passage for h in hits] == others and kb.searches == [None]
-    kb = ListSearch([*others, mistral])  # no name asked: one search
-    gather(kb, Question.parse("Combien d'électricité consomment les data centres ?"))
-    assert kb.searches == [None]
 
 
 def test_the_prompt_and_warm_up_come_from_the_event(kb):

@@ -29,7 +29,7 @@ class FakeKB:
         self.passages = [Passage(i, f"p{i}", "panel-summary", "Résumé", None, (1, 2), "Section", None, t, t) for i, t in enumerate(texts)]
         self.embedder = FakeEmbedder()
 
-    def search(self, query: str, k: int = 5, within: set[int] | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 5, within: set[int] | None = None, also: tuple[str, ...] = ()) -> list[Hit]:
         return [Hit(p, 1.0) for p in self.passages if within is None or p.row in within][:k]
 
 
@@ -90,3 +90,13 @@ def test_context_recall_counts_facts_retrieved_and_facts_sent_by_language_group(
     english = dict(QUESTION, question="How much does a ChatGPT request use?", lang="en", expect=expect)
     unanswerable = dict(QUESTION, answerable=False)
     assert context_recall.recall(far, [english, unanswerable]) == {"cross": [1, 1, 0]}  # retrieved, not among the sentences sent
+
+
+def test_every_rule_the_ablations_switch_off_is_still_in_the_code():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # they import each other
+    for script, table in (("ablate_context", "RULES"), ("ablate_checks", "CHECKS")):
+        for name, patches in getattr(_script(script), table).items():
+            for module, attribute, _ in patches:
+                assert hasattr(module, attribute), f"{script}: {name!r} switches off {module.__name__}.{attribute}, which is gone"

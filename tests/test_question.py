@@ -8,16 +8,8 @@ from kb.figures import UNITS, has_number, numbers
 def test_a_question_is_read_once_into_what_every_step_needs():
     q = Question.parse("Combien de tonnes de CO2 l'entraînement de BLOOM a-t-il émis selon Data For Good ?")
     assert q.language == "fr" and q.subjects == ("BLOOM",) and "Data" in q.names
-    assert q.asked.kind == "emissions" and q.quantity
-    assert q.figure.search("25 tonnes") and not q.figure.search("433 MWh")
-    assert {"tonn", "bloom"} <= q.own and "bloom" in q.capitalised and "combien" not in q.words
-    when = Question.parse("In which year was the Spanish market doing badly?")
-    assert when.language == "en" and when.asked is None and when.figure is None
-
-
-def test_a_quantity_question_whose_words_do_not_say_asks_for_any_figure():
-    q = Question.parse("How much did it grow?")
-    assert q.asked is None and q.figure.search("by 4") and not q.figure.search("by four")
+    assert {"tonn", "bloom"} <= q.own and "combien" not in q.words and "bloom" in q.words
+    assert Question.parse("In which year was the Spanish market doing badly?").language == "en"
 
 
 def test_scales_come_from_the_table():

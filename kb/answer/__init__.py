@@ -7,8 +7,8 @@ from kb.answer.prompt import messages_for, system_prompt, warm_up_question
 from kb.answer.checks import (ABSTAIN, ACROSS_SIMILARITY, ECHO, NO_PASSAGE, UNSUPPORTED, checked_so_far, closeness, compose,
                               quote_fallback, settle, shown)
 from kb.answer.question import Question
-from kb.answer.sources import K, about_subjects, gather, search
+from kb.answer.sources import K, gather
 
 __all__ = ["ABSTAIN", "ACROSS_SIMILARITY", "ECHO", "FOLLOWUP", "K", "MAX_QUESTION_CHARS", "MAX_TOKENS", "NO_PASSAGE", "UNSUPPORTED",
-           "Answerer", "BusyError", "Question", "about_subjects", "cache_key", "checked_so_far", "closeness", "compose", "gather", "messages_for",
-           "quote_fallback", "search", "settle", "shown", "system_prompt", "validate", "warm_up_question"]
+           "Answerer", "BusyError", "Question", "cache_key", "checked_so_far", "closeness", "compose", "gather", "messages_for",
+           "quote_fallback", "settle", "shown", "system_prompt", "validate", "warm_up_question"]
