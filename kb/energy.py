@@ -87,6 +87,11 @@ class Energy:
     def wh(self) -> float:
         return self.joules / 3600.0
 
+    def __add__(self, other: Energy) -> Energy:
+        """Both spans together, labelled with how the later one was measured."""
+        return Energy(self.joules + other.joules, self.joules_low + other.joules_low, self.joules_high + other.joules_high,
+                      other.method, self.cpu_seconds + other.cpu_seconds, other.detail)
+
     def to_json(self, grid_g_per_kwh: float = GRID_G_PER_KWH) -> dict:
         wh = self.wh
         return {

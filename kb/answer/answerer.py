@@ -7,6 +7,7 @@ passed its check (never the model's raw text), the answer as shown with its cita
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -58,10 +59,6 @@ def validate(question: object) -> str:
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise EventKBError(f"The question is {len(cleaned)} characters long; the limit is {MAX_QUESTION_CHARS}: shorten it.")
     return cleaned
-
-
-def _add(a: Energy, b: Energy) -> Energy:
-    return Energy(a.joules + b.joules, a.joules_low + b.joules_low, a.joules_high + b.joules_high, b.method, a.cpu_seconds + b.cpu_seconds, b.detail)
 
 
 def cache_key(question: str, build: str, model_sha256: str, settings: dict) -> str:
@@ -154,8 +151,7 @@ class Answerer:
                 usage = rewrite.usage or usage
             finally:
                 self.generator.lock.release()
-                energy = self._generation_energy(usage, read)
-                run.energy = energy if run.energy is None else _add(run.energy, energy)
+                run.energy += self._generation_energy(usage, read)
         run.rewrite = {**rewrite.to_json(), "ms": round((time.perf_counter() - t0) * 1000, 1)}
         run.question, run.also = rewrite.searched, rewrite.also
 
@@ -175,8 +171,7 @@ class Answerer:
         read_retrieval = self.meter.start()
         run.read = Question.parse(run.question, run.language)
         run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
-        retrieval = read_retrieval()
-        run.energy = retrieval if run.energy is None else _add(run.energy, retrieval)
+        run.energy += read_retrieval()
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
         try:
             yield {"type": "retrieval", "passages": [h.to_json() for h in run.hits], "sources": [s.n for s in run.sources], "searched": run.question,
@@ -225,7 +220,7 @@ class Answerer:
             if close is not None:
                 close()  # stops llama.cpp at once when the loop did not run to its end
             run.generation_ms = (time.perf_counter() - g0) * 1000
-            run.energy = _add(run.energy, self._generation_energy(run.usage, read))
+            run.energy += self._generation_energy(run.usage, read)
 
     def _generation_energy(self, usage: Usage, read: Callable[[], Energy]) -> Energy:
         """This process's energy while the model wrote, plus the model server's estimate when the model runs elsewhere."""
@@ -234,8 +229,7 @@ class Answerer:
         if remote is None:
             return local
         elsewhere = remote(usage)
-        return Energy(local.joules + elsewhere.joules, local.joules_low + elsewhere.joules_low, local.joules_high + elsewhere.joules_high,
-                      elsewhere.method, local.cpu_seconds + elsewhere.cpu_seconds, f"{elsewhere.detail}; plus this process: {local.detail}")
+        return dataclasses.replace(local + elsewhere, detail=f"{elsewhere.detail}; plus this process: {local.detail}")
 
     def _show(self, run: _Run, supported: list[Sentence]) -> list[dict]:
         """Sentence events for the checked sentences not shown yet."""
@@ -266,10 +260,7 @@ class Answerer:
                        "tokens": {"prompt": 0, "completion": 0},
                        "timings": {"retrieval_ms": 0.0, "first_token_ms": elapsed, "first_shown_ms": elapsed, "generation_ms": 0.0,
                                    "total_ms": elapsed}})
-        try:
-            audit.save(self.audit_log, record, passages)
-        except sqlite3.Error as exc:
-            raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
+        self._save(record, passages)
         yield {"type": "record", "record": record}
 
     def _settle(self, run: _Run) -> list[dict]:
@@ -297,7 +288,7 @@ class Answerer:
             run.first_shown_ms = run.elapsed_ms()
         events.append({"type": "answer", "text": answer, "citations": citations, "abstained": reason is not None, "mode": mode})
         record = self._record(run, sentences or run.shown, answer, citations, reason, mode, withdrawn)
-        self._keep(run, record)
+        self._save(record, [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)])
         events.append({"type": "record", "record": record})
         return events
 
@@ -306,13 +297,12 @@ class Answerer:
         base's embedder (multilingual), at least the `similarity` setting."""
         return functools.partial(closeness, self.kb.embedder), float(self.settings["similarity"])
 
-    def _keep(self, run: _Run, record: dict) -> None:
+    def _save(self, record: dict, passages: list[dict]) -> None:
         """Write the record and the retrieved passages to the audit log, in one transaction."""
         if self.audit_log is None:
             return
-        retrieved = [dict(h.passage.to_json(), n=n) for n, h in enumerate(run.hits, start=1)]
         try:
-            audit.save(self.audit_log, record, retrieved)
+            audit.save(self.audit_log, record, passages)
         except sqlite3.Error as exc:  # disk full, read-only: the transaction is rolled back whole
             raise EventKBError(f"The answer could not be written to the audit log ({exc}): free some disk space and ask again.") from None
 
@@ -362,7 +352,7 @@ class _Run:
     t0: float
     hits: list[Hit] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
-    energy: Energy | None = None
+    energy: Energy = field(default_factory=lambda: Energy(0.0, 0.0, 0.0, "", 0.0))
     retrieval_ms: float = 0.0
     usage: Usage = field(default_factory=Usage)
     raw: str = ""
