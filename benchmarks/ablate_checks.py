@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import kb.answer as answer  # noqa: E402
 import kb.answer.checks as checks  # noqa: E402
-import kb.answer.question as question  # noqa: E402
 import kb.answer.verify as support  # noqa: E402
 from compare_answers import batch_questions  # noqa: E402
 from recheck_replies import rescore  # noqa: E402
@@ -32,11 +31,6 @@ from kb.embedder import load_embedder  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.answer.question import Question  # noqa: E402
 from kb.query import event_glossary  # noqa: E402
-
-def _name_without_footnote(name: str):
-    squashed = support.re.sub(r"[\W_]+", "", support.fold(name))
-    return support.re.compile(r"\b" + r"[-\s]{0,2}".join(map(support.re.escape, squashed)) + r"\b") if squashed else None
-
 
 # Each check, and how to switch it off: (module, attribute, replacement).
 CHECKS = {
@@ -46,10 +40,6 @@ CHECKS = {
     "word overlap": [(support, "MIN_OVERLAP", 0.0)],
     "names copied": [(support, "names", lambda *a, **k: [])],
     "quotations copied": [(support, "quotations", lambda *a, **k: [])],
-    "names' glossary forms": [(support, "_name_forms", lambda name: (name,))],
-    "footnote digits after names": [(support, "_name_pattern", _name_without_footnote)],
-    "yes or no is no echo": [(support, "_YES_NO", frozenset())],
-    "attribution not a subject": [(question, "_ATTRIBUTION", question.re.compile(r"(?!x)x"))],
 }
 
 

@@ -17,14 +17,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import kb.answer.context as context  # noqa: E402
-import kb.answer.question as question  # noqa: E402
 from context_recall import knowledge_bases, parser_for, recall  # noqa: E402
 
 # Each rule, and how to switch it off: (module, attribute, replacement).
 RULES = {
     "later passage past the budget": [(context, "OVERFLOW", 1.0)],
     "a second sentence per passage": [(context, "_candidates", lambda scored: scored[:1])],
-    "attribution not a subject": [(question, "_ATTRIBUTION", question.re.compile(r"(?!x)x"))],
 }
 
 

@@ -1,5 +1,5 @@
-"""Query handling: cross-language equivalents from a bilingual glossary (the general one, plus the terms an event's
-manifest adds), and what BM25 search looks for; used by search and by the choice of the sentences the model reads.
+"""What BM25 search looks for: the query's words, with cross-language equivalents from a bilingual glossary (the
+general one, plus the terms an event's manifest adds) and the unit words of the kind of figure it asks for.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from kb.figures import asked
-from kb.textnorm import STOPWORDS, fold, stems, tokens, words
+from kb.figure_kinds import asked
+from kb.textnorm import QUESTION_WORDS, STOPWORDS, fold, stems, tokens, words
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.txt"
 _AMBIGUOUS = frozenset({"us", "it", "an", "w"})
@@ -93,12 +93,6 @@ def stem_equivalents(word: str) -> list[set[str]]:
     index, groups = _stem_index()
     return [t for g in sorted({g for stem in stems(word) for g in index.get(stem, ())}) for t in groups[g]]
 
-
-# Words that phrase a question without saying what it is about ("how much", "according to").
-QUESTION_WORDS = frozenset(
-    "quelle quel quels quelles combien comment pourquoi qui quoi que est-ce what which who how why when where much many "
-    "does did do is are was were dit-il dit-elle a-t-il a-t-elle said say says according selon y-a-t-il il".split()
-)
 
 OWN_WEIGHT = 2  # the query's own words count twice as much as their glossary equivalents
 

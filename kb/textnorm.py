@@ -22,6 +22,12 @@ STOPWORDS = frozenset(
     """.split()
 )
 
+# Words that phrase a question without saying what it is about ("how much", "according to").
+QUESTION_WORDS = frozenset(
+    "quelle quel quels quelles combien comment pourquoi qui quoi que est-ce what which who how why when where much many "
+    "does did do is are was were dit-il dit-elle a-t-il a-t-elle said say says according selon y-a-t-il il".split()
+)
+
 
 # A stop after a title ("M. Dupont", "(Mr. Dupont") ends no sentence: a lookbehind for sentence-splitting patterns.
 NOT_A_TITLE = r"(?<!\bM\.)(?<!\bMr\.)(?<!\bDr\.)(?<!\bMme\.)"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.figures import asked
+from kb.figure_kinds import asked
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = ROOT / "data" / "ailouvain-2024-03-18"

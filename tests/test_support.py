@@ -184,12 +184,11 @@ def test_a_count_question_is_not_answered_by_a_measure_and_number_words_are_figu
     assert unit_asked("De combien la demande d'électricité va-t-elle croître ?").search("elle pourrait doubler")
 
 
-def test_an_echo_of_the_question_says_nothing_but_yes_and_no_do():
+def test_an_echo_of_the_question_says_nothing():
     from kb.answer.verify import repeats
 
     assert repeats("Quelle version de ChatGPT I-Care a-t-elle utilisée ?", "I-Care a utilisé ChatGPT.")
     assert not repeats("Quelle version de ChatGPT I-Care a-t-elle utilisée ?", "I-Care a utilisé ChatGPT 3.5.")
-    assert not repeats("Is Overshoot Day the same in every country?", "No, Overshoot Day is not the same in every country.")
     assert not repeats("Which company is Sam Altman the CEO of?", "Sam Altman is the CEO of OpenAI.")
 
 
@@ -199,9 +198,6 @@ def test_figures_and_names_written_differently_in_the_source_still_match():
     assert sentence.supported
     sentence, = check("BLOOM has 176 million parameters [1].", [Source(1, bloom, (bloom.text,))])
     assert not sentence.supported
-    led = passage("Dans le cas des LED, le problème n'est pas dans la technologie mais dans son utilisation.", "led")
-    sentence, = check("Le problème des LEDs est dans leur utilisation, pas dans la technologie [1].", [Source(1, led, (led.text,))])
-    assert sentence.supported
 
 
 def test_an_abbreviated_title_is_no_name_and_ends_no_sentence():
@@ -231,15 +227,6 @@ def test_a_how_many_times_question_asks_for_a_ratio_and_units_written_out_count(
     energy = unit_asked("How much energy would a longer lifetime save?")
     assert energy.search("1683 terawatt-hours (TWh)") and energy.search("3 mégawattheures") and energy.search("1683 TWh")
     assert not energy.search("17 % of the total")
-
-
-def test_a_footnote_number_glued_to_a_name_in_the_pdf_text_does_not_hide_the_name():
-    watch = passage("L’empreinte carbone de l’Iphone X22 est de 93 kgCO2eq tandis que celle de l’Apple Watch23 est de 38 kgCO2eq.", "watch")
-    sentence, = check("The carbon footprint of the Apple Watch is 38 kgCO2eq [1].", [Source(1, watch, (watch.text,))])
-    assert sentence.supported
-    gpt = passage("GPT-35 is another model entirely, trained in 2023.", "gpt")
-    sentence, = check("GPT-3 was trained in 2023 [1].", [Source(1, gpt, (gpt.text,))])
-    assert not sentence.supported
 
 
 @pytest.mark.parametrize("reply, complete", [

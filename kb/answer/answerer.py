@@ -30,7 +30,6 @@ from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
-from kb.query import event_glossary
 from kb.answer.verify import Similar, Sentence, complete_part, is_refusal
 
 MAX_QUESTION_CHARS = 1000
@@ -114,15 +113,6 @@ class Answerer:
             return False
         return True
 
-    def stream(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> Iterator[dict]:
-        """Events: {"type": "retrieval"}, {"type": "sentence"} for each checked sentence as soon as it is known,
-        {"type": "answer"} (the answer as shown, which replaces them) and {"type": "record"}. The model's raw text is
-        never yielded. When `gone()` turns true, or the consumer closes the stream, generation stops and the answer
-        is recorded as cancelled. With `conversation` (the id of its first answer), the question is a follow-up:
-        it is made standalone from the turn before, and that is what is searched and answered."""
-        with event_glossary(self.kb.glossary):  # the event's own terms, for the checks as for search
-            yield from self._stream(question, gone, conversation)
-
     def _history(self, conversation: str | None) -> list[followup.Turn]:
         """The last complete turn of a conversation, as the follow-up methods read it; none for a new conversation."""
         if conversation is None:
@@ -155,7 +145,12 @@ class Answerer:
         run.rewrite = {**rewrite.to_json(), "ms": round((time.perf_counter() - t0) * 1000, 1)}
         run.question, run.also = rewrite.searched, rewrite.also
 
-    def _stream(self, question: str, gone: Callable[[], bool], conversation: str | None) -> Iterator[dict]:
+    def stream(self, question: str, gone: Callable[[], bool] = lambda: False, conversation: str | None = None) -> Iterator[dict]:
+        """Events: {"type": "retrieval"}, {"type": "sentence"} for each checked sentence as soon as it is known,
+        {"type": "answer"} (the answer as shown, which replaces them) and {"type": "record"}. The model's raw text is
+        never yielded. When `gone()` turns true, or the consumer closes the stream, generation stops and the answer
+        is recorded as cancelled. With `conversation` (the id of its first answer), the question is a follow-up:
+        it is made standalone from the turn before, and that is what is searched and answered."""
         question = validate(question)
         history = self._history(conversation)
         run = _Run(question, followup.language_of(question, history) if history else detect(question), time.perf_counter())

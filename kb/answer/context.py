@@ -9,9 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb.query import QUESTION_WORDS
 from kb.store import Passage
-from kb.textnorm import NOT_A_TITLE, STOPWORDS, tokens, words
+from kb.textnorm import NOT_A_TITLE, QUESTION_WORDS, STOPWORDS, tokens, words
 
 if TYPE_CHECKING:
     from kb.answer.question import Question

@@ -15,9 +15,8 @@ from kb.answer.context import Source, content_words
 from kb.figures import has_number, numbers
 from kb.language import detect
 from kb.names import names
-from kb.query import equivalents, expansions
 from kb.store import Passage
-from kb.textnorm import NOT_A_TITLE, fold, stems, tokens, words
+from kb.textnorm import NOT_A_TITLE, fold, stems, tokens
 
 if TYPE_CHECKING:
     from kb.answer.question import Question
@@ -29,7 +28,6 @@ _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SPLIT = re.compile(r"(?<=[.!?])" + NOT_A_TITLE + r"\s+(?=[A-ZÀ-Ü0-9«“\"(])|(?<=\])\s+(?=[A-ZÀ-Ü«“\"(])|\n+")
 _PAIRED_QUOTE = re.compile(r"«\s*([^«»]+?)\s*»|“\s*([^“”]+?)\s*”")
 REFUSAL = "NOT IN SOURCES"
-_YES_NO = frozenset("yes no not never none oui non pas jamais aucun aucune".split())
 
 
 @dataclass
@@ -79,18 +77,6 @@ def quotations(text: str) -> list[str]:
 def word_matches(word: str, have: set[str]) -> bool:
     """True when a folded word or one of its stems is in `have`."""
     return any(s in have for s in stems(word))
-
-
-@lru_cache(maxsize=1024)
-def _name_forms(name: str) -> tuple[str, ...]:
-    forms = [name, *expansions(name), *equivalents(name)]  # "European" is "européenne"; "US" is the USA in capitals
-    if re.fullmatch(r"[A-Z]{2,}s", name):
-        forms.append(name[:-1])  # "LEDs", "NPUs"
-    return tuple(forms)
-
-
-def _name_in(name: str, folded_source: str) -> bool:
-    return any(_written_in(n, folded_source) for n in _name_forms(name))
 
 
 @lru_cache(maxsize=4096)
@@ -152,22 +138,19 @@ def _name_pattern(name: str) -> re.Pattern | None:
     squashed = re.sub(r"[\W_]+", "", fold(name))
     if not squashed:
         return None
-    pattern = r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed))  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
-    # A PDF glues footnote numbers to words ("Apple Watch23"): a name ending in a letter may carry one or two digits.
-    pattern += r"\d{0,2}\b" if squashed[-1:].isalpha() and len(squashed) >= 3 else r"\b"
-    return re.compile(pattern)
+    return re.compile(r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed)) + r"\b")  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
 
 
-def _written_in(name: str, folded: str) -> bool:
+def _name_in(name: str, folded: str) -> bool:
     pattern = _name_pattern(name)
     return pattern is not None and pattern.search(folded) is not None
 
 
 def unmentioned(question: Question, passages: list[Passage]) -> list[str]:
-    """The names the question asks about that none of `passages` mentions (text, speaker, title or section),
-    or any of their glossary equivalents: an answer from such passages is about something else."""
+    """The names the question asks about that none of `passages` mentions (text, speaker, title or section): an answer
+    from such passages is about something else."""
     folded = " ".join(_folded_context(p) for p in passages)
-    return [name for name in question.subjects if not _name_in(name, folded)]
+    return [name for name in question.names if not _name_in(name, folded)]
 
 
 def check(answer: str, sources: list[Source], question: Question | None = None, similar: Similar | None = None, least: float = 0.0) -> list[Sentence]:
@@ -200,9 +183,7 @@ def _vocabulary(text: str) -> set[str]:
 
 def repeats(question: str, text: str) -> bool:
     """True when `text` says nothing the question does not: every number and content word of it (or its stem) is the
-    question's, and it says neither yes nor no ("Acme a utilisé ChatGPT pour son plan commercial")."""
-    if set(words(text)) & _YES_NO:
-        return False
+    question's ("Acme a utilisé ChatGPT pour son plan commercial")."""
     asked_numbers = numbers(question)
     if any(not has_number(n, asked_numbers) for n in numbers(text)):
         return False
