@@ -2,7 +2,7 @@
 facts reach the top passages and the sentences sent, with one rule switched off at a time, per event, without the model.
 
 Usage: .venv/bin/python benchmarks/ablate_context.py [--batches hq+hr,a17+a17b]
-The batches are named as in compare_answers.py (default: every batch measured up to hy/a24). A rule whose removal
+The batches are named as in compare_answers.py (default: every batch measured so far). A rule whose removal
 loses no fact on any event has shown no gain; one whose gain is on a single event is fitted to that event.
 """
 from __future__ import annotations
