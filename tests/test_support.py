@@ -239,19 +239,3 @@ def test_the_complete_part_of_a_reply_splits_as_the_whole_reply_will(reply, comp
     assert complete_part(reply) == complete
     whole = split(reply + " end of it.")
     assert split(complete) == whole[: len(split(complete))]
-
-
-def test_a_passage_in_another_language_gives_the_sentences_closest_in_meaning():
-    french = passage("Le panel a eu lieu à Louvain. Les GPU restent inactifs entre deux requêtes des utilisateurs. Merci à tous.")
-    question = Question.parse("Why are the GPUs idle?")
-    meaning = {"Les GPU restent inactifs entre deux requêtes des utilisateurs.": 0.9}
-
-    def closeness(asked: str, sentences: list[str]) -> list[float]:
-        assert asked == question.text
-        return [meaning.get(s, 0.1) for s in sentences]
-
-    source, = select(question, [french], meaning=closeness)
-    assert source.sentences[0] == "Les GPU restent inactifs entre deux requêtes des utilisateurs."
-    english = passage("The panel took place in Louvain. GPUs stay idle between user requests.")
-    source, = select(question, [english], meaning=lambda *a: pytest.fail("a passage in the question's language is read by its words"))
-    assert "GPUs stay idle between user requests." in source.sentences

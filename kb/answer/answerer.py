@@ -23,7 +23,7 @@ from kb import audit, followup
 from kb.answer.prompt import messages_for, system_prompt
 from kb.answer.checks import ACROSS_SIMILARITY, NO_PASSAGE, checked_so_far, closeness, compose, event_of, settle, shown
 from kb.answer.question import Question
-from kb.answer.sources import ACROSS, K, gather
+from kb.answer.sources import K, gather
 from kb.answer.context import WORD_BUDGET, Source
 from kb.energy import Energy, Meter, grid_intensity
 from kb.errors import EventKBError
@@ -82,15 +82,12 @@ class Answerer:
     followup: str = FOLLOWUP  # how a follow-up question is made standalone (kb.followup.METHODS)
 
     def __post_init__(self) -> None:
-        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "across": ACROSS[0],
-                    "followup": self.followup}
+        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup}
         unknown = sorted(set(self.settings) - set(defaults))
         if unknown:
             raise EventKBError(f"Unknown answer setting {unknown[0]!r}: use one of {', '.join(defaults)}.")
         self.settings = {**defaults, **self.settings}  # a record's settings given back make the same answer again
         self.followup = self.settings["followup"]
-        if self.settings["across"] not in ACROSS:
-            raise EventKBError(f"Unknown answer setting across={self.settings['across']!r}: use one of {', '.join(ACROSS)}.")
         if self.followup not in followup.METHODS:
             raise EventKBError(f"Unknown follow-up method {self.followup!r}: use one of {', '.join(followup.METHODS)}.")
 
@@ -168,8 +165,7 @@ class Answerer:
             return
         read_retrieval = self.meter.start()
         run.read = Question.parse(run.question, run.language)
-        run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]),
-                                         self.settings["across"])
+        run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
         run.energy += read_retrieval()
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
         try:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from kb.language import detect
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, QUESTION_WORDS, STOPWORDS, tokens, words
 
@@ -83,21 +82,14 @@ def _candidates(scored: list[tuple[float, int, str]]) -> list[tuple[float, int, 
     return scored[:1] + [c for c in scored[1:2] if c[0] >= 0.5 * scored[0][0]] if scored else []
 
 
-Meaning = Callable[[str, list[str]], list[float]]  # how close in meaning each of some sentences is to a question
-
-
-def select(question: Question, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES,
-           meaning: Meaning | None = None) -> list[Source]:
-    """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with
-    the question, or with `meaning`, those closest to it in meaning in a passage in another language."""
+def select(question: Question, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
+    """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the question."""
     own = set(question.own)
     picked: list[tuple[Passage, list[tuple[int, str]]]] = []
     used = 0
     for passage in passages[:max_sources]:
         sentences = [trim(s, own) for s in split_sentences(passage.text)]
-        across = meaning is not None and detect(passage.text, default=question.language) != question.language
-        scores = meaning(question.text, sentences) if across else [_score(s, own) for s in sentences]
-        scored = sorted(((score, i, s) for i, (score, s) in enumerate(zip(scores, sentences))), key=lambda t: (-t[0], t[1]))
+        scored = sorted(((_score(s, own), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
         chosen: list[tuple[int, str]] = []
         for score, i, sentence in _candidates(scored):
             size = min(len(sentence.split()), MAX_SENTENCE_WORDS)  # a cut sentence's "…" marks take no room
