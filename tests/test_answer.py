@@ -364,3 +364,19 @@ def test_a_records_settings_given_back_answer_the_same_and_unknown_settings_are_
     assert len(narrow["retrieved"]) == 1 and narrow["tokens"]["completion"] == 3  # each setting is the one used
     with pytest.raises(EventKBError, match="Unknown answer setting 'min_coverage'"):
         Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings={"min_coverage": 0.3})
+
+
+def test_the_names_asked_are_not_matched_by_letters_in_a_passage_in_another_language():
+    from kb.answer import settle
+    from kb.answer.context import Source
+    from kb.store import Passage
+
+    text = "Le besoin de données de référence a été réaffirmé dans un Livre Blanc publié en mars 2018."
+    french = Passage(0, "w", "report", "Rapport", 12, (1, 2), None, None, text, text)
+    question = Question.parse("When was the White Paper published?")
+    close = lambda sentence, others: 0.9  # noqa: E731
+    sentences, reason, mode = settle(question, [Source(1, french, (text,))], "The White Paper was published in March 2018 [1].", close, 0.8)
+    assert reason is None and mode == "generated" and sentences[0].citations == [1]
+    english = Passage(1, "e", "report", "Report", 3, (1, 2), None, None, "The Green Paper was published in March 2018.", "")
+    _, reason, _ = settle(question, [Source(1, english, (english.text,))], "The Green Paper was published in March 2018 [1].")
+    assert reason is not None and "White" in reason  # in the question's language, the names asked must be there

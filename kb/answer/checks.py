@@ -12,6 +12,7 @@ from kb.store import Passage
 from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, unmentioned, word_matches
 from kb.textnorm import tokens
 
+SUBJECTS_SAME_LANGUAGE = True
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 ABSTAIN = {
@@ -100,7 +101,9 @@ def settle(question: Question, sources: list[Source], raw: str, similar: Similar
             sentences, reason, mode = [quoted], None, "quoted"
     if reason is None:
         backing = [source.passage for source in sources if any(source.n in s.citations for s in sentences if s.supported)]
-        missing = unmentioned(question, backing)
+        # Names are matched by their letters, which another language may not share ("White Paper", "Livre Blanc").
+        across = SUBJECTS_SAME_LANGUAGE and any(detect(p.text, default=question.language) != question.language for p in backing)
+        missing = [] if across else unmentioned(question, backing)
         if missing:  # "GPT-4" asked, a passage on GPT-3 or BLOOM cited: the answer is about something else
             reason = f"the passages behind the answer do not mention {', '.join(missing)}"
     return sentences, reason, "abstained" if reason is not None else mode
