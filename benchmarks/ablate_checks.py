@@ -37,6 +37,7 @@ CHECKS = {
     "echo (repeats)": [(checks, "repeats", lambda *a, **k: False)],
     "quote when declined": [(checks, "quote_fallback", lambda *a, **k: None)],
     "subjects in backing passages": [(checks, "unmentioned", lambda *a, **k: [])],
+    "subjects also across languages": [(checks, "SUBJECTS_SAME_LANGUAGE", False)],
     "word overlap": [(support, "MIN_OVERLAP", 0.0)],
     "names copied": [(support, "names", lambda *a, **k: [])],
     "quotations copied": [(support, "quotations", lambda *a, **k: [])],

@@ -12,7 +12,7 @@ from kb.store import Passage
 from kb.answer.verify import Similar, Sentence, check, complete_part, is_refusal, repeats, unmentioned, word_matches
 from kb.textnorm import tokens
 
-SUBJECTS_SAME_LANGUAGE = True
+SUBJECTS_SAME_LANGUAGE = True  # the names asked are looked for only in passages in the question's language
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
 ABSTAIN = {
