@@ -30,7 +30,6 @@ from recheck_replies import rescore  # noqa: E402
 from kb.embedder import load_embedder  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.answer.question import Question  # noqa: E402
-from kb.query import event_glossary  # noqa: E402
 
 # Each check, and how to switch it off: (module, attribute, replacement).
 CHECKS = {
@@ -60,29 +59,28 @@ def main() -> int:
         questions = [q for q in batch_questions(event, entry["batch"]) if q["id"] in rows]
         kb = KnowledgeBase.open(args.work / event, embedder=embedder)
         settings = (functools.partial(answer.closeness, embedder), args.similarity) if args.similarity else (None, 0.0)
-        with event_glossary(kb.glossary):
-            sources = {q["id"]: answer.gather(kb, Question.parse(q["question"]))[1] for q in questions}
-            base = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
-                    for q in questions}
+        sources = {q["id"]: answer.gather(kb, Question.parse(q["question"]))[1] for q in questions}
+        base = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
+                for q in questions}
 
-            def totals(scored: dict) -> tuple[int, int, str]:
-                answered = [r for r in scored.values() if not r["abstained"]]
-                return (sum(r["facts_ok"] for r in scored.values()),
-                        sum(r["abstained"] for q, r in scored.items() if not r["answerable"]),
-                        f"{sum(r['good_citations'] for r in answered)}/{sum(r['citations'] for r in answered)}")
+        def totals(scored: dict) -> tuple[int, int, str]:
+            answered = [r for r in scored.values() if not r["abstained"]]
+            return (sum(r["facts_ok"] for r in scored.values()),
+                    sum(r["abstained"] for q, r in scored.items() if not r["answerable"]),
+                    f"{sum(r['good_citations'] for r in answered)}/{sum(r['citations'] for r in answered)}")
 
-            facts, abstained, cited = totals(base)
-            answerable = sum(q["answerable"] for q in questions)
-            print(f"{event[:32]:32} {'(none: today)':30} {facts:4}/{answerable:<4} {abstained:9}/{len(questions) - answerable:<6} {cited:>9}")
-            for name, patches in CHECKS.items():
-                with contextlib.ExitStack() as stack:
-                    for module, attribute, value in patches:
-                        stack.enter_context(mock.patch.object(module, attribute, value))
-                    scored = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
-                              for q in questions}
-                f, a, c = totals(scored)
-                changed = [i for i in scored if (scored[i]["facts_ok"], scored[i]["abstained"]) != (base[i]["facts_ok"], base[i]["abstained"])]
-                print(f"{'':32} {name:30} {f:4} ({f - facts:+d}) {a:9} ({a - abstained:+d}) {c:>9}     {len(changed)} {' '.join(changed)}")
+        facts, abstained, cited = totals(base)
+        answerable = sum(q["answerable"] for q in questions)
+        print(f"{event[:32]:32} {'(none: today)':30} {facts:4}/{answerable:<4} {abstained:9}/{len(questions) - answerable:<6} {cited:>9}")
+        for name, patches in CHECKS.items():
+            with contextlib.ExitStack() as stack:
+                for module, attribute, value in patches:
+                    stack.enter_context(mock.patch.object(module, attribute, value))
+                scored = {q["id"]: rescore(q, sources[q["id"]], rows[q["id"]], *settings)
+                          for q in questions}
+            f, a, c = totals(scored)
+            changed = [i for i in scored if (scored[i]["facts_ok"], scored[i]["abstained"]) != (base[i]["facts_ok"], base[i]["abstained"])]
+            print(f"{'':32} {name:30} {f:4} ({f - facts:+d}) {a:9} ({a - abstained:+d}) {c:>9}     {len(changed)} {' '.join(changed)}")
         kb.close()
     return 0
 

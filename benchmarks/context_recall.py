@@ -25,7 +25,6 @@ from kb.answer.question import Question  # noqa: E402
 from kb.embedder import embedder_name, load_embedder  # noqa: E402
 from kb.evaluate import holds  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
-from kb.query import event_glossary  # noqa: E402
 from where_lost import stage  # noqa: E402
 
 
@@ -33,21 +32,20 @@ def recall(kb: KnowledgeBase, questions: list[dict], show: bool = False) -> dict
     """Per group ("same", "cross"): [answerable questions, facts in the top passages, facts in the sentences sent],
     read from `where_lost.stage` with no reply."""
     counts: dict[str, list[int]] = {}
-    with event_glossary(kb.glossary):
-        for q in questions:
-            if not q.get("answerable"):
-                continue
-            group = "same" if source_language(kb, q) == q["lang"] else "cross"
-            lost = stage(kb, q, {"facts_ok": False, "raw_answer": ""})
-            retrieved, sent = lost != f"not in top {K}", lost not in (f"not in top {K}", "not in sentences")
-            c = counts.setdefault(group, [0, 0, 0])
-            c[0], c[1], c[2] = c[0] + 1, c[1] + retrieved, c[2] + sent
-            if show and retrieved and not sent:
-                hits, sources = gather(kb, Question.parse(q["question"]))
-                sent_ids = {s.passage.id for s in sources}
-                holding = [rank for rank, h in enumerate(hits, start=1) if all(holds(h.passage.text, a) for a in q["facts"])]
-                where = ", ".join(f"{r} ({'sent from' if hits[r - 1].passage.id in sent_ids else 'not among the sources'})" for r in holding)
-                print(f"  lost, {group}: {q['id']}: passage rank {where or 'facts spread over passages'}")
+    for q in questions:
+        if not q.get("answerable"):
+            continue
+        group = "same" if source_language(kb, q) == q["lang"] else "cross"
+        lost = stage(kb, q, {"facts_ok": False, "raw_answer": ""})
+        retrieved, sent = lost != f"not in top {K}", lost not in (f"not in top {K}", "not in sentences")
+        c = counts.setdefault(group, [0, 0, 0])
+        c[0], c[1], c[2] = c[0] + 1, c[1] + retrieved, c[2] + sent
+        if show and retrieved and not sent:
+            hits, sources = gather(kb, Question.parse(q["question"]))
+            sent_ids = {s.passage.id for s in sources}
+            holding = [rank for rank, h in enumerate(hits, start=1) if all(holds(h.passage.text, a) for a in q["facts"])]
+            where = ", ".join(f"{r} ({'sent from' if hits[r - 1].passage.id in sent_ids else 'not among the sources'})" for r in holding)
+            print(f"  lost, {group}: {q['id']}: passage rank {where or 'facts spread over passages'}")
     return counts
 
 
