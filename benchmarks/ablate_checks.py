@@ -39,6 +39,7 @@ CHECKS = {
     "subjects also across languages": [(checks, "SUBJECTS_SAME_LANGUAGE", False)],
     "word overlap": [(support, "MIN_OVERLAP", 0.0)],
     "names copied": [(support, "names", lambda *a, **k: [])],
+    "names also across languages": [(support, "NAMES_ACROSS_LANGUAGES", False)],
     "quotations copied": [(support, "quotations", lambda *a, **k: [])],
 }
 

@@ -338,6 +338,35 @@ def test_across_languages_a_sentence_holds_by_its_meaning_and_its_copied_figures
     assert not check("The W3C cancelled 34 dinners and lunches [1].", english, similar=close, least=0.83)[0].supported  # same language: words
 
 
+def test_across_languages_the_names_a_sentence_adds_are_still_copied():
+    from kb.answer.question import Question
+    from kb.answer.verify import check
+
+    close = lambda sentence, others: 0.9  # noqa: E731
+    french = [_source(1, "Virginie Rozière a étudié le droit avant de rejoindre le Parlement européen en mars 2014, puis l'Afrique.")]
+    question = Question.parse("Where did Virginie Rozière study?")
+    invented = check("Virginie Rozière studied at the University of Paris [1].", french, question, similar=close, least=0.83)[0]
+    assert not invented.supported and "the name 'Paris' is not in the source" in invented.problems
+    # Written as the passage writes it or as its glossary equivalent: found; a translation the glossary lacks is not.
+    assert check("She studied law before she joined parliament in March 2014 [1].", french, question, similar=close, least=0.83)[0].supported
+    assert not check("After that, she went to Africa [1].", french, question, similar=close, least=0.83)[0].supported
+    # A name the question asks about need not be in the passage: its meaning is checked instead.
+    asked = Question.parse("What did Anna Roziere study?")
+    assert check("Anna Roziere studied law before she joined the parliament [1].", french, asked, similar=close, least=0.83)[0].supported
+
+
+def test_an_acronym_matches_its_plural():
+    from kb.answer.verify import check
+
+    english = [_source(1, "The workshop discussed web APIs for neural network inference in browsers.")]
+    assert check("The workshop discussed an API for neural network inference [1].", english)[0].supported
+    singular = [_source(1, "The workshop discussed a web API for neural network inference in browsers.")]
+    assert check("The workshop discussed APIs for neural network inference [1].", singular)[0].supported
+    from kb.answer.verify import _name_in
+
+    assert not _name_in("APIs", "an apiary for bees") and not _name_in("GPUs", "gpt models")
+
+
 def test_closeness_is_the_similarity_to_the_closest_sentence():
     from kb.answer import closeness
     from kb.embedder import FakeEmbedder

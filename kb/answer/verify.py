@@ -15,6 +15,7 @@ from kb.answer.context import Source, content_words
 from kb.figures import has_number, numbers
 from kb.language import detect
 from kb.names import names
+from kb.query import equivalents
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, fold, stems, tokens
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from kb.answer.question import Question
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
+NAMES_ACROSS_LANGUAGES = True  # a sentence in another language than its source must still copy the names it adds
 
 _CITED_ATTRIBUTION = re.compile(r"(^|[.;:]\s*)(?:[Aa]ccording to|[Ss]elon|[Dd]['’]apr[eè]s|[Aa]s per)\s+(?:the\s+)?(?:source\s+|la source\s+)?\[\d+(?:\s*,\s*\d+)*\]\s*,?\s*")
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -112,13 +114,11 @@ def check_sentence(text: str, source: Source, question: Question | None = None, 
             closeness = similar(text, source.sentences)
             if closeness < least:
                 problems.append(f"it is not close enough in meaning to the source ({closeness:.2f})")
+            if NAMES_ACROSS_LANGUAGES:
+                problems += _missing_names(names(text), passage, question, asked_only=True)
             return not problems, problems, closeness
     sentence_names = names(text)
-    untitled = _folded_context(passage, title=False)
-    asked_names = set(question.names) if question else set()
-    for name in sentence_names:
-        if not _name_in(name, untitled if name not in asked_names else folded):
-            problems.append(f"the name {name!r} is not in the source")
+    problems += _missing_names(sentence_names, passage, question)
     name_words = {w for name in sentence_names for w in content_words(name)}
     words = [w for w in content_words(text) if not re.fullmatch(r"[\d.,]+", w) and w not in name_words]
     have = set(tokens(body))  # what the passage says, not its title: "panel" in a title backs no claim about the panel
@@ -133,12 +133,30 @@ def check_sentence(text: str, source: Source, question: Question | None = None, 
     return not problems, problems, overlap
 
 
+def _missing_names(sentence_names: list[str], passage: Passage, question: Question | None, asked_only: bool = False) -> list[str]:
+    """Problems for the names of a sentence that the passage does not write; a name the question asks about may be
+    found in the passage's title too, or (`asked_only`, for a sentence in another language) need not be found at all."""
+    asked = set(question.names) if question else set()
+    untitled = _folded_context(passage, title=False)
+    found = _name_across if asked_only else _name_in
+    return [f"the name {name!r} is not in the source" for name in sentence_names
+            if not (asked_only and name in asked) and not found(name, untitled if name not in asked else _folded_context(passage))]
+
+
+def _name_across(name: str, folded: str) -> bool:
+    """Whether a name written in another language than `folded` is in it, as is or as its glossary equivalent
+    ("March", "mars")."""
+    return _name_in(name, folded) or any(_name_in(term, folded) for term in equivalents(name))
+
+
 @lru_cache(maxsize=1024)
 def _name_pattern(name: str) -> re.Pattern | None:
-    squashed = re.sub(r"[\W_]+", "", fold(name))
+    plural = re.fullmatch(r"[A-Z]{2,}s?", name) is not None  # an acronym written with or without its plural: "API", "APIs"
+    squashed = re.sub(r"[\W_]+", "", fold(name[:-1] if plural and name.endswith("s") else name))
     if not squashed:
         return None
-    return re.compile(r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed)) + r"\b")  # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
+    # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
+    return re.compile(r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed)) + ("s?" if plural else "") + r"\b")
 
 
 def _name_in(name: str, folded: str) -> bool:
