@@ -41,7 +41,6 @@ CHECKS = {
     "names copied": [(support, "names", lambda *a, **k: [])],
     "names also across languages": [(support, "NAMES_ACROSS_LANGUAGES", False)],
     "quotations copied": [(support, "quotations", lambda *a, **k: [])],
-    "plurals of every name": [(support, "NAME_PLURALS", False)],
 }
 
 

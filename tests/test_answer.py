@@ -367,19 +367,6 @@ def test_an_acronym_matches_its_plural():
     assert not _name_in("APIs", "an apiary for bees") and not _name_in("GPUs", "gpt models")
 
 
-def test_a_name_matches_its_plural():
-    from kb.answer.question import Question
-    from kb.answer.checks import settle
-
-    minutes = [_source(1, "Wenhe: we could use SharedArrayBuffer to share memory between CPU, WASM and WebWorker threads.")]
-    question = Question.parse("What did Wenhe suggest to share memory with WebWorkers?")
-    sentences, reason, _ = settle(question, minutes, "Wenhe suggested SharedArrayBuffer to share memory with the WebWorker threads [1].")
-    assert reason is None and sentences[0].supported
-    from kb.answer.verify import _name_in
-
-    assert _name_in("Workers", "the workers met") and _name_in("Worker", "two workers") and not _name_in("Works", "a workshop")
-
-
 def test_closeness_is_the_similarity_to_the_closest_sentence():
     from kb.answer import closeness
     from kb.embedder import FakeEmbedder

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 MIN_OVERLAP = 0.5  # share of a sentence's content words found in the source
 NAMES_ACROSS_LANGUAGES = True  # a sentence in another language than its source must still copy the names it adds
-NAME_PLURALS = True  # a name matches with or without a plural s, not only an acronym
 
 _CITED_ATTRIBUTION = re.compile(r"(^|[.;:]\s*)(?:[Aa]ccording to|[Ss]elon|[Dd]['’]apr[eè]s|[Aa]s per)\s+(?:the\s+)?(?:source\s+|la source\s+)?\[\d+(?:\s*,\s*\d+)*\]\s*,?\s*")
 _BRACKETS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -151,11 +150,9 @@ def _name_across(name: str, folded: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _name_pattern(name: str, plurals: bool) -> re.Pattern | None:
-    # A name ending in a letter, written with or without a plural s: "WebWorkers", "WebWorker" (only an acronym's,
-    # "API", "APIs", without `plurals`).
-    plural = (plurals and name[-1:].isalpha()) or re.fullmatch(r"[A-Z]{2,}s?", name) is not None
-    squashed = re.sub(r"[\W_]+", "", fold(name[:-1] if plural and name.endswith("s") and len(name) > 3 else name))
+def _name_pattern(name: str) -> re.Pattern | None:
+    plural = re.fullmatch(r"[A-Z]{2,}s?", name) is not None  # an acronym written with or without its plural: "API", "APIs"
+    squashed = re.sub(r"[\W_]+", "", fold(name[:-1] if plural and name.endswith("s") else name))
     if not squashed:
         return None
     # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
@@ -163,7 +160,7 @@ def _name_pattern(name: str, plurals: bool) -> re.Pattern | None:
 
 
 def _name_in(name: str, folded: str) -> bool:
-    pattern = _name_pattern(name, NAME_PLURALS)
+    pattern = _name_pattern(name)
     return pattern is not None and pattern.search(folded) is not None
 
 
