@@ -40,8 +40,6 @@ CHECKS = {
     "word overlap": [(support, "MIN_OVERLAP", 0.0)],
     "names copied": [(support, "names", lambda *a, **k: [])],
     "names also across languages": [(support, "NAMES_ACROSS_LANGUAGES", False)],
-    "quote statements only": [(checks, "QUOTE_STATEMENTS_ONLY", False)],
-    "in the question's language": [(checks, "IN_QUESTION_LANGUAGE", False)],
     "quotations copied": [(support, "quotations", lambda *a, **k: [])],
 }
 

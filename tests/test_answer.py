@@ -409,26 +409,3 @@ def test_the_names_asked_are_not_matched_by_letters_in_a_passage_in_another_lang
     english = Passage(1, "e", "report", "Report", 3, (1, 2), None, None, "The Green Paper was published in March 2018.", "")
     _, reason, _ = settle(question, [Source(1, english, (english.text,))], "The Green Paper was published in March 2018 [1].")
     assert reason is not None and "White" in reason  # in the question's language, the names asked must be there
-
-
-def test_a_source_sentence_that_asks_is_never_quoted_as_the_answer():
-    from kb.answer.checks import settle
-    from kb.answer.question import Question
-
-    asking = [_source(1, "Dom: Are there ML primitives being defined for Node.js?")]
-    question = Question.parse("Which version of Node.js defines ML primitives?")
-    assert settle(question, asking, "NOT IN SOURCES")[1:] == ("the model found no answer in the sources", "abstained")
-    telling = [_source(1, "Dom: ML primitives are being defined for Node.js version 20.")]
-    assert settle(question, telling, "NOT IN SOURCES")[2] == "quoted"
-
-
-def test_a_sentence_not_in_the_question_language_is_withheld_even_when_copied():
-    from kb.answer.checks import OTHER_LANGUAGE, settle
-    from kb.answer.question import Question
-
-    minutes = [_source(1, "Ping: int8 support in wasm will be useful.")]
-    french = Question.parse("Quel gain de vitesse le support int8 a-t-il donné dans les tests de Ping ?")
-    sentences, reason, mode = settle(french, minutes, "Ping: int8 support in wasm will be useful [1].")
-    assert mode == "abstained" and sentences[0].problems == [OTHER_LANGUAGE]
-    english = Question.parse("What did Ping say about int8 support?")
-    assert settle(english, minutes, "Ping: int8 support in wasm will be useful [1].")[2] == "generated"

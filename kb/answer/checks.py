@@ -15,8 +15,6 @@ from kb.textnorm import tokens
 SUBJECTS_SAME_LANGUAGE = True  # the names asked are looked for only in passages in the question's language
 ACROSS_SIMILARITY = 0.80  # how close in meaning (multilingual-e5) a sentence must be to its source in another language
 QUOTE_COVERAGE = (0.75, 0.65)  # share of them one source sentence must hold to be quoted when the model declines (short, long question)
-QUOTE_STATEMENTS_ONLY = True  # a source sentence that asks a question is never quoted as an answer
-IN_QUESTION_LANGUAGE = True  # a sentence not in the question's language is withheld, even one copied from its source
 ABSTAIN = {
     "fr": "Les sources de l'événement ne répondent pas à cette question.",
     "en": "The event's sources do not answer this question.",
@@ -24,7 +22,6 @@ ABSTAIN = {
 ECHO = "the answer only repeats the question"
 NO_PASSAGE = "retrieval found no passage relevant to the question"
 UNSUPPORTED = "no sentence of the model's answer is supported by the sources"
-OTHER_LANGUAGE = "it is not in the question's language"
 
 
 def shown(language: str, sources: list[Source], sentences: list[Sentence], reason: str | None) -> tuple[str, list[dict]]:
@@ -71,8 +68,6 @@ def quote_fallback(question: Question, sources: list[Source]) -> Sentence | None
     needed = QUOTE_COVERAGE[0] if len(words) < 5 else QUOTE_COVERAGE[1]
     for source in sources:
         for sentence in source.sentences:
-            if QUOTE_STATEMENTS_ONLY and sentence.rstrip(" »”\"…").endswith("?"):
-                continue  # "Are there ML primitives for Node.js?" asks; it answers nothing
             have = set(tokens(sentence))
             held = sum(word_matches(w, have) for w in words) / len(words)
             if held >= needed and detect(sentence, default=language) == language and 4 <= len(sentence.split()) <= 60:
@@ -92,10 +87,6 @@ def settle(question: Question, sources: list[Source], raw: str, similar: Similar
         reason = "the model found no answer in the sources"
     else:
         sentences = check(raw, sources, question, similar, least)
-        if IN_QUESTION_LANGUAGE:
-            for s in sentences:
-                if s.supported and detect(s.text, default=question.language) != question.language:
-                    s.supported, s.citations, s.problems = False, [], [OTHER_LANGUAGE]
         supported = " ".join(s.text for s in sentences if s.supported)
         if not supported:
             reason = UNSUPPORTED
