@@ -33,6 +33,8 @@ class Usage:
     completion_tokens: int = 0
     estimated: bool = False  # the prompt's tokens were estimated from its length (a server that does not count them)
     server_cpu_s: float | None = None  # CPU time of a model server on this machine while it answered, when readable
+    decline: str = ""  # the reply that declines, set by the caller: an engine that reads its first token's odds
+    decline_p: float | None = None  # reports here the probability it gave to starting that reply
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,8 @@ class LlamaGenerator:
         # completion tokens as chunks arrive (llama-cpp-python yields one chunk per token).
         usage.prompt_tokens = self._prompt_tokens(messages)
         self._restore_prefix(messages)
-        for chunk in self.llm.create_chat_completion(messages, stream=True, temperature=0.0, max_tokens=max_tokens):
+        watch = [_first_token_odds(self.llm.tokenize(usage.decline.encode("utf-8"), add_bos=False)[0], usage)] if usage.decline else None
+        for chunk in self.llm.create_chat_completion(messages, stream=True, temperature=0.0, max_tokens=max_tokens, logits_processor=watch):
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 usage.completion_tokens += 1
@@ -217,6 +220,21 @@ class LlamaGenerator:
         return sum(self.count(m["content"]) + 4 for m in messages) + 2
 
 
+def _first_token_odds(token: int, usage: Usage) -> Callable:
+    """A llama.cpp logits processor that, at the first token only, puts the softmax probability of `token` in
+    `usage.decline_p`; it changes no logit."""
+    import numpy as np
+
+    def read(_ids, logits):
+        if usage.decline_p is None:
+            z = np.asarray(logits, dtype=np.float64)
+            z = np.exp(z - z.max())
+            usage.decline_p = float(z[token] / z.sum())
+        return logits
+
+    return read
+
+
 @dataclass
 class FakeGenerator:
     """Scripted replies for tests: `reply(messages)` returns the text, streamed word by word."""
@@ -225,10 +243,13 @@ class FakeGenerator:
     info: ModelInfo = ModelInfo("fake", "fake.gguf", "0" * 64)
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[list[dict]] = field(default_factory=list)
+    decline_p: Callable[[list[dict]], float] | None = None  # scripted odds of declining; None: not reported
 
     def stream(self, messages: list[dict], max_tokens: int, usage: Usage) -> Iterator[str]:
         self.calls.append(messages)
         usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        if usage.decline and self.decline_p is not None:
+            usage.decline_p = self.decline_p(messages)
         text = self.reply(messages)
         pieces = text.split(" ")
         for n, word in enumerate(pieces[:max_tokens]):

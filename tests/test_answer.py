@@ -386,7 +386,7 @@ def test_a_citation_highlights_the_sentence_the_answer_draws_from():
 
 def test_a_records_settings_given_back_answer_the_same_and_unknown_settings_are_refused(kb, tmp_path):
     record = answerer(kb, echo_first_source, tmp_path).ask(QUESTION)
-    assert set(record["settings"]) == {"k", "max_tokens", "word_budget", "similarity", "followup"}
+    assert set(record["settings"]) == {"k", "max_tokens", "word_budget", "similarity", "followup", "decline_at"}
     again = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings=record["settings"]).ask(QUESTION)
     assert again["answer"] == record["answer"] and again["settings"] == record["settings"]
     narrow = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings={"k": 1, "max_tokens": 3}).ask(QUESTION)
@@ -409,3 +409,21 @@ def test_the_names_asked_are_not_matched_by_letters_in_a_passage_in_another_lang
     english = Passage(1, "e", "report", "Report", 3, (1, 2), None, None, "The Green Paper was published in March 2018.", "")
     _, reason, _ = settle(question, [Source(1, english, (english.text,))], "The Green Paper was published in March 2018 [1].")
     assert reason is not None and "White" in reason  # in the question's language, the names asked must be there
+
+
+def test_the_model_declines_when_its_first_word_makes_the_refusal_likely_and_stops_writing(kb, tmp_path):
+    def run(odds):
+        generator = FakeGenerator(echo_first_source, decline_p=odds)
+        return Answerer(kb, generator, FakeMeter(), None).ask(QUESTION)
+
+    sure = run(lambda messages: 0.0005)
+    assert sure["mode"] == "generated" and sure["decline_p"] == 0.0005 and sure["tokens"]["completion"] > 1
+    unsure = run(lambda messages: 0.2)  # declined as if it had written the refusal: a source sentence holding the question is quoted
+    assert unsure["mode"] == "quoted" and "14 millards de vues" in unsure["answer"]
+    assert unsure["tokens"]["completion"] == 1 and unsure["decline_p"] == 0.2  # the rest of the reply was never written
+    vague = Answerer(kb, FakeGenerator(echo_first_source, decline_p=lambda m: 0.2), FakeMeter(), None).ask("Combien de vues a la vidéo ?")
+    assert vague["abstained"] and vague["abstain_reason"] == "the model was likely to decline (probability 0.200 at its first word)"
+    unread = run(None)  # an engine that does not report the odds: the reply decides alone
+    assert unread["mode"] == "generated" and unread["decline_p"] is None
+    above = Answerer(kb, FakeGenerator(echo_first_source, decline_p=lambda m: 0.2), FakeMeter(), None, settings={"decline_at": 0.5})
+    assert above.ask(QUESTION)["mode"] == "generated"  # the threshold is the setting's

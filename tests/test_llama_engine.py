@@ -98,3 +98,15 @@ def test_preload_loads_in_the_background_and_a_failure_is_raised_where_the_model
     preload(missing)  # nothing raised in the background thread
     with pytest.raises(EventKBError, match="does not exist: pass the path of a GGUF file"):
         load_generator(missing)
+
+
+@pytest.mark.e2e
+def test_the_odds_of_declining_are_read_at_the_first_word_without_changing_the_reply():
+    generator = small()
+    plain = reply(generator)
+    usage = Usage(decline="NOT IN SOURCES")
+    assert "".join(generator.stream(MESSAGES, 24, usage)) == plain and 0.0 < usage.decline_p < 1.0
+    hall = Usage(decline="The hall")  # the likely start of this reply gets high odds, the refusal low ones
+    "".join(generator.stream(MESSAGES, 24, hall))
+    assert hall.decline_p > usage.decline_p
+    assert Usage().decline_p is None and "".join(generator.stream(MESSAGES, 24, Usage())) == plain

@@ -30,10 +30,11 @@ from kb.errors import EventKBError
 from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
-from kb.answer.verify import Similar, Sentence, complete_part, is_refusal
+from kb.answer.verify import REFUSAL, Similar, Sentence, complete_part, is_refusal
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOKENS = 120  # one or two sentences
+DECLINE_AT = 0.006  # the model declines when it gives its refusal this probability at its first word (BENCHMARKS.md)
 CANCELLED = "the client left before the answer was complete"
 WAIT_SLICE_S = 0.25  # how often a question waiting for the model checks that its client is still there
 FOLLOWUP = "fused"  # how follow-ups are made standalone by default: see BENCHMARKS.md, "Follow-up questions"
@@ -82,7 +83,8 @@ class Answerer:
     followup: str = FOLLOWUP  # how a follow-up question is made standalone (kb.followup.METHODS)
 
     def __post_init__(self) -> None:
-        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup}
+        defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup,
+                    "decline_at": DECLINE_AT}
         unknown = sorted(set(self.settings) - set(defaults))
         if unknown:
             raise EventKBError(f"Unknown answer setting {unknown[0]!r}: use one of {', '.join(defaults)}.")
@@ -189,8 +191,12 @@ class Answerer:
     def _generate(self, run: _Run, gone: Callable[[], bool]) -> Iterator[dict]:
         messages = messages_for(run.question, run.language, run.sources, system_prompt(self.kb.event))
         complete = ""
+        run.usage.decline = REFUSAL
         with contextlib.closing(self._model_pieces(run, messages, int(self.settings["max_tokens"]), gone)) as pieces:
             for _ in pieces:
+                if run.usage.decline_p is not None and run.usage.decline_p >= float(self.settings["decline_at"]):
+                    run.declined = True  # read at the first word: the rest need not be written
+                    return
                 if len(complete_part(run.raw)) > len(complete):  # one more sentence is complete: show it if the answer so far holds
                     complete = complete_part(run.raw)
                     yield from self._show(run, checked_so_far(run.read, run.sources, run.raw, *self._across()))
@@ -271,7 +277,9 @@ class Answerer:
             if not run.sources:
                 reason, mode = NO_PASSAGE, "abstained"
             else:
-                sentences, reason, mode = settle(run.read, run.sources, run.raw, *self._across())
+                sentences, reason, mode = settle(run.read, run.sources, REFUSAL if run.declined else run.raw, *self._across())
+                if run.declined and reason is not None:
+                    reason = f"the model was likely to decline (probability {run.usage.decline_p:.3f} at its first word)"
             answer, citations = shown(run.language, run.sources, sentences, reason)
             supported = [s for s in sentences if s.supported]
             if mode == "generated" and [compose([s]) for s in supported[: len(run.shown)]] == shown_so_far:
@@ -318,7 +326,8 @@ class Answerer:
             "mode": mode,
             "cancelled": run.cancelled,
             "raw_answer": run.raw,
-            "answer_language": detect(run.raw, default=run.language) if run.raw and not is_refusal(run.raw) else run.language,
+            "decline_p": None if run.usage.decline_p is None else round(run.usage.decline_p, 6),
+            "answer_language": detect(run.raw, default=run.language) if run.raw and not run.declined and not is_refusal(run.raw) else run.language,
             "citations": citations,
             "sentences": [s.to_json() for s in sentences],
             "withdrawn": withdrawn,
@@ -356,6 +365,7 @@ class _Run:
     generation_ms: float = 0.0
     shown: list[Sentence] = field(default_factory=list)
     cancelled: bool = False
+    declined: bool = False  # the model's first word made its refusal likely enough (`decline_at`)
     cache_key: str = ""
     asked: str = ""  # the question as typed; `question` is what is searched (the same unless it is a follow-up)
     conversation: str | None = None
