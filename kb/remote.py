@@ -9,6 +9,7 @@ below. Either way the record says which.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import threading
 from pathlib import Path
@@ -20,6 +21,7 @@ from kb.errors import EventKBError, Unavailable
 from kb.generator import ModelInfo, Usage
 
 TIMEOUT_S = 60.0  # a server that sends nothing for this long is given up on
+TOP_LOGPROBS = 20  # candidates asked for the first token when the odds of declining are wanted (the API's most)
 PARALLEL = 4  # answers sent to the server at once from one process; the server queues or batches them
 # Wh per 1,000 tokens (prompt and completion): high, this project's CPU figure for the bundled 1.5B model (0.0121 Wh
 # for about 300 tokens, BENCHMARKS.md, rounded up); low, a tenth of it for a server that batches on a GPU.
@@ -50,6 +52,7 @@ class OpenAIGenerator:
         self.info = ModelInfo(self.model, self.url, digest, backend="openai-compatible")
         self.lock = threading.BoundedSemaphore(parallel)
         self.server_pid = local_server_pid(self.url)
+        self.logprobs = True  # until the server refuses them
 
     def _first_model(self) -> str:
         with self._errors():
@@ -64,9 +67,11 @@ class OpenAIGenerator:
     def stream(self, messages: list[dict], max_tokens: int, usage: Usage) -> Iterator[str]:
         kwargs: dict = {"model": self.model, "messages": messages, "stream": True, "temperature": 0.0, "max_tokens": max_tokens,
                         "stream_options": {"include_usage": True}}
+        if usage.decline and self.logprobs:
+            kwargs.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
         cpu_before = process_cpu_seconds(self.server_pid) if self.server_pid else None
         with self._errors():
-            chunks = self.client.chat.completions.create(**kwargs)
+            chunks = self._create(kwargs)
             try:
                 for chunk in chunks:
                     if getattr(chunk, "usage", None):
@@ -78,6 +83,9 @@ class OpenAIGenerator:
                     piece = choice.delta.content if choice.delta else None
                     if not piece:
                         continue
+                    read = getattr(choice, "logprobs", None)
+                    if usage.decline and usage.decline_p is None and read is not None and read.content:
+                        usage.decline_p = decline_odds(usage.decline, read.content[0].top_logprobs or [])
                     if not getattr(chunk, "usage", None):
                         usage.completion_tokens += 1  # replaced by the server's count when it sends one
                     yield piece
@@ -90,6 +98,16 @@ class OpenAIGenerator:
                     usage.server_cpu_s = max(0.0, cpu_after - cpu_before)
                 if not usage.prompt_tokens:  # the server sent no count: about 4 characters a token
                     usage.prompt_tokens, usage.estimated = sum(len(m["content"]) for m in messages) // 4 + 4 * len(messages), True
+
+    def _create(self, kwargs: dict):
+        """The streamed completion; asked again without `logprobs` when the server refuses them, and from then on."""
+        try:
+            return self.client.chat.completions.create(**kwargs)
+        except self.openai.BadRequestError:
+            if "logprobs" not in kwargs:
+                raise
+            self.logprobs = False
+            return self.client.chat.completions.create(**{k: v for k, v in kwargs.items() if k not in ("logprobs", "top_logprobs")})
 
     def energy(self, usage: Usage) -> Energy:
         """The generation's energy on the server: from its process's CPU time when it runs here, else from its tokens."""
@@ -104,6 +122,13 @@ class OpenAIGenerator:
         counted = " (prompt tokens estimated from its length)" if usage.estimated else ""
         detail = f"{tokens} tokens{counted} x {WH_PER_1K_TOKENS[0]:g}-{WH_PER_1K_TOKENS[1]:g} Wh per 1,000 tokens ({WH_SOURCE}), on {self.url}"
         return Energy((low + high) / 2, low, high, "estimate-tokens", 0.0, detail)
+
+
+def decline_odds(decline: str, top: list) -> float:
+    """The probability a server gave to beginning `decline`, read from its first token's top candidates: the longest
+    candidate that begins it, or 0 when none does (it is then below every candidate listed)."""
+    begins = [t for t in top if t.token.strip() and decline.startswith(t.token.lstrip())]
+    return math.exp(max(begins, key=lambda t: len(t.token.lstrip())).logprob) if begins else 0.0
 
 
 def local_server_pid(url: str) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from typing import Callable
@@ -16,7 +17,8 @@ from kb.generator import echo_first_source
 class FakeOpenAI:
     def __init__(self, reply: Callable[[list[dict]], str] = echo_first_source) -> None:
         self.reply = reply
-        self.mode = "ok"
+        self.mode = "ok"  # or "error", "busy", "garbage", "slow", "no-logprobs" (a 400 when they are asked for)
+        self.top: list[tuple[str, float]] = []  # the first token's candidates and probabilities, sent when logprobs are asked
         self.requests: list[dict] = []
         app = Flask(__name__)
         app.add_url_rule("/v1/models", view_func=lambda: {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
@@ -32,6 +34,8 @@ class FakeOpenAI:
             return {"error": {"message": "no", "type": "server_error"}}, 500 if self.mode == "error" else 503
         if self.mode == "slow":
             time.sleep(3)
+        if self.mode == "no-logprobs" and body.get("logprobs"):
+            return {"error": {"message": "logprobs is not supported", "type": "invalid_request_error"}}, 400
         text = self.reply(body["messages"])
         words = text.split(" ")
 
@@ -47,7 +51,13 @@ class FakeOpenAI:
                 yield "data: {not json\n\n"
                 return
             for n, word in enumerate(words):
-                yield chunk({"content": word if n == 0 else " " + word})
+                piece = chunk({"content": word if n == 0 else " " + word})
+                if n == 0 and body.get("logprobs") and self.top:
+                    data = json.loads(piece[len("data: "):])
+                    top = [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in self.top]
+                    data["choices"][0]["logprobs"] = {"content": [{**top[0], "top_logprobs": top}]}
+                    piece = f"data: {json.dumps(data)}\n\n"
+                yield piece
             yield chunk({}, usage={"prompt_tokens": 123, "completion_tokens": len(words), "total_tokens": 123 + len(words)})
             yield "data: [DONE]\n\n"
 

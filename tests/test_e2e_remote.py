@@ -52,6 +52,7 @@ def test_ask_through_a_llama_cpp_server_then_lose_it_mid_reply(model_server, tmp
     record = json.loads(capsys.readouterr().out)
     assert record["model"]["backend"] == "openai-compatible" and record["model"]["file"] == url
     assert record["sources"], "the question must reach the model server for this test to mean anything"
+    assert 0.0 <= record["decline_p"] < 1.0  # llama.cpp's server gives its first token's logprobs
     assert record["tokens"]["prompt"] > 0 and record["tokens"]["completion"] > 0 and record["energy"]["method"] == "estimate-server-cpu-time"
     assert record["energy"]["cpu_seconds"] > 0 and f"process {proc.pid} on this machine" in record["energy"]["detail"]
     generator = OpenAIGenerator(url)

@@ -87,3 +87,23 @@ def test_a_server_elsewhere_has_its_energy_estimated_from_tokens_and_labelled_so
     energy = generator.energy(Usage(prompt_tokens=900, completion_tokens=100))
     assert energy.method == "estimate-tokens" and "1000 tokens x 0.005-0.05 Wh per 1,000 tokens" in energy.detail
     assert energy.joules_low == pytest.approx(0.005 * 3600) and energy.joules_high == pytest.approx(0.05 * 3600)
+
+
+def test_a_server_gives_the_odds_of_declining_from_its_first_tokens_logprobs(kb, fake):
+    generator = OpenAIGenerator(fake.url)
+    fake.top = [("Le", 0.7), ("NOT", 0.2), ("N", 0.05)]  # the longest candidate that begins the refusal counts
+    unsure = Answerer(kb, generator, FakeMeter(), None, cache=False).ask(QUESTION)
+    assert unsure["decline_p"] == pytest.approx(0.2) and unsure["mode"] == "quoted"  # declined: the source sentence quoted
+    assert fake.requests[-1]["logprobs"] is True and fake.requests[-1]["top_logprobs"] == 20
+    fake.top = [("Le", 0.99)]  # the refusal is not among the candidates: below all of them
+    sure = Answerer(kb, generator, FakeMeter(), None, cache=False).ask(QUESTION)
+    assert sure["decline_p"] == 0.0 and sure["mode"] == "generated"
+
+
+def test_a_server_that_refuses_logprobs_is_asked_without_them_and_the_reply_decides(kb, fake):
+    fake.mode, fake.top = "no-logprobs", [("NOT", 0.9)]
+    generator = OpenAIGenerator(fake.url)
+    for _ in range(2):
+        record = Answerer(kb, generator, FakeMeter(), None, cache=False).ask(QUESTION)
+        assert record["mode"] == "generated" and record["decline_p"] is None and "14 millards" in record["answer"]
+    assert [bool(r.get("logprobs")) for r in fake.requests] == [True, False, False]  # refused once, then not asked again
