@@ -23,7 +23,6 @@ from kb.answer.question import Question  # noqa: E402
 from kb.evaluate import ANSWER_SET, SPLITS, batch_of, groups_of, load_set, score_answer, summarise_answers  # noqa: E402
 from kb.knowledge import KnowledgeBase  # noqa: E402
 from kb.language import detect  # noqa: E402
-from kb.answer.answerer import DECLINE_AT  # noqa: E402
 from kb.answer.verify import REFUSAL, Similar  # noqa: E402
 
 MEASURES = ("key_fact_accuracy", "citation_precision", "abstention_accuracy", "abstention_recall")
@@ -35,7 +34,7 @@ def rescore(question: dict, sources: list[Source], row: dict, similar: Similar |
     text = question["question"]
     language = detect(text)
     raw = row["raw_answer"] or ""
-    if (row.get("decline_p") or 0.0) >= DECLINE_AT:
+    if row.get("declined"):
         raw = REFUSAL  # the model declined at its first word: what it began is not its reply
     if sources and raw:
         sentences, reason, _ = settle(Question.parse(text, language), sources, raw, similar, least)

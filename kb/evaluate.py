@@ -151,6 +151,7 @@ def score_answer(question: dict, record: dict) -> dict:
         "raw_answer": record.get("raw_answer", ""),
         "abstain_reason": record.get("abstain_reason"),
         "decline_p": record.get("decline_p"),
+        "declined": (record.get("decline_p") or 0.0) >= record.get("settings", {}).get("decline_at", float("inf")),
         "first_token_ms": record["timings"]["first_token_ms"],
         "first_shown_ms": record["timings"].get("first_shown_ms", record["timings"]["first_token_ms"]),
         "total_ms": record["timings"]["total_ms"],

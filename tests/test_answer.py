@@ -421,9 +421,14 @@ def test_the_model_declines_when_its_first_word_makes_the_refusal_likely_and_sto
     unsure = run(lambda messages: 0.2)  # declined as if it had written the refusal: a source sentence holding the question is quoted
     assert unsure["mode"] == "quoted" and "14 millards de vues" in unsure["answer"]
     assert unsure["tokens"]["completion"] == 1 and unsure["decline_p"] == 0.2  # the rest of the reply was never written
+    from kb.evaluate import score_answer
+
+    asked = {"id": "q", "lang": "fr", "question": QUESTION, "answerable": True, "facts": []}
+    assert score_answer(asked, unsure)["declined"] and not score_answer(asked, sure)["declined"]  # as rechecks read it
     vague = Answerer(kb, FakeGenerator(echo_first_source, decline_p=lambda m: 0.2), FakeMeter(), None).ask("Combien de vues a la vidéo ?")
     assert vague["abstained"] and vague["abstain_reason"] == "the model was likely to decline (probability 0.200 at its first word)"
     unread = run(None)  # an engine that does not report the odds: the reply decides alone
     assert unread["mode"] == "generated" and unread["decline_p"] is None
     above = Answerer(kb, FakeGenerator(echo_first_source, decline_p=lambda m: 0.2), FakeMeter(), None, settings={"decline_at": 0.5})
-    assert above.ask(QUESTION)["mode"] == "generated"  # the threshold is the setting's
+    kept = above.ask(QUESTION)
+    assert kept["mode"] == "generated" and not score_answer(asked, kept)["declined"]  # the threshold is the setting's

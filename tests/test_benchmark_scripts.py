@@ -63,9 +63,9 @@ def test_saved_replies_are_checked_again_with_the_current_rules():
     wrong = recheck_replies.recheck(kb, question, row("Une requête ChatGPT consomme 14 Wh [1]."))
     assert wrong["abstained"] and not wrong["facts_ok"]
     assert "held out" in groups_of(right) and "hz" in groups_of(right) and "tuned on" not in groups_of(right)
-    declined = recheck_replies.recheck(kb, question, dict(row("Une requête ChatGPT consomme 14 Wh [1]."), decline_p=0.5))
+    declined = recheck_replies.recheck(kb, question, dict(row("Une requête ChatGPT consomme 14 Wh [1]."), declined=True))
     assert not declined["abstained"] and declined["answer"].startswith("«")  # declined at its first word: a refusal, the source quoted
-    assert recheck_replies.recheck(kb, question, dict(row("Une requête ChatGPT consomme 14 Wh [1]."), decline_p=0.0001))["abstained"]
+    assert recheck_replies.recheck(kb, question, dict(row("Une requête ChatGPT consomme 14 Wh [1]."), declined=False))["abstained"]
 
 
 def test_the_oracle_puts_the_answering_passage_first_for_the_question_asked_only():
