@@ -1,9 +1,9 @@
 """Answer quality, speed and energy side by side, per event, on one fresh batch of each event.
 
-Usage: .venv/bin/python benchmarks/compare_answers.py [--batches ih,a33] [--set NAME:KEY=VALUE;KEY=VALUE] [--oracle]
+Usage: .venv/bin/python benchmarks/compare_answers.py [--batches ii,a34] [--set NAME:KEY=VALUE;KEY=VALUE] [--oracle]
        [--repack 1,0] [--llamaindex] [--json OUT]
 Runs, on the bundled event (with the four reports) and on each event of ../shared/events that has a question set,
-the questions of the named batch (by default "ih" on the bundled event, "a33" on the others: written before the
+the questions of the named batch (by default "ii" on the bundled event, "a34" on the others: written before the
 change they measure) with the default model, eventkb's settings and each variant of them given with --set (the
 settings before a change, for example), and prints key facts (same- and cross-language apart),
 citation precision, abstention recall, language match, time to first token, full answer and energy per answer.
@@ -150,7 +150,7 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
-    parser.add_argument("--batches", default="ih,a33", help="the bundled event's batch and the other events' (default ih,a33; hq+hr for two batches)")
+    parser.add_argument("--batches", default="ii,a34", help="the bundled event's batch and the other events' (default ii,a34; hq+hr for two batches)")
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")
