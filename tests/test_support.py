@@ -67,6 +67,13 @@ def test_a_name_in_no_source_is_unsupported():
     assert sentence.supported
 
 
+def test_a_name_written_with_an_apostrophe_is_found_as_the_source_writes_it():
+    said = [Source(1, passage("Dom: One of the key gaps that I’m hearing is around the model exchange, says O’Neil."), ("",))]
+    assert check("One of the key gaps that I'm hearing is around the model exchange [1].", said)[0].supported
+    assert check("O'Neil says one of the key gaps is around the model exchange [1].", said)[0].supported
+    assert not check("O'Brien says one of the key gaps is around the model exchange [1].", said)[0].supported
+
+
 def test_quotations_must_be_verbatim():
     assert quotations('il dit « trois mots ici » et "deux mots" puis "quatre mots en tout"') == ["trois mots ici", "quatre mots en tout"]
     sentence, = check("Il parle de « Baby shark sur Dailymotion » [1].", SOURCES)

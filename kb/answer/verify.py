@@ -155,8 +155,8 @@ def _name_pattern(name: str) -> re.Pattern | None:
     squashed = re.sub(r"[\W_]+", "", fold(name[:-1] if plural and name.endswith("s") else name))
     if not squashed:
         return None
-    # "GPT-4", "GPT 4", "gpt4"; not "GPT-3"
-    return re.compile(r"\b" + r"[-\s]{0,2}".join(map(re.escape, squashed)) + ("s?" if plural else "") + r"\b")
+    # "GPT-4", "GPT 4", "gpt4", "O'Neil", "I'm"; not "GPT-3"
+    return re.compile(r"\b" + r"[-\s']{0,2}".join(map(re.escape, squashed)) + ("s?" if plural else "") + r"\b")
 
 
 def _name_in(name: str, folded: str) -> bool:
