@@ -43,7 +43,7 @@ def main() -> int:
         s = result.seconds
         after_load = s["total"] - s.get("model_load", 0.0)
         print(f"ingest after model load: {after_load:.1f} s for {result.documents} documents, {result.passages} passages "
-              f"(load+structure {s['load']:.1f} s, embed {s['embed']:.1f} s, write {s['write']:.1f} s)")
+              f"(load+structure {s['load']:.1f} s, embed {s['embed']:.1f} s, words {s['words']:.1f} s, write {s['write']:.1f} s)")
         t0 = time.perf_counter()
         again = ingest([BUNDLED_EVENT, *reports], home, embedder_name("default"), lambda: embedder, log=lambda m: None)
         print(f"re-ingest, unchanged: {time.perf_counter() - t0:.2f} s ({again.status})")

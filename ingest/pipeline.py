@@ -33,6 +33,7 @@ from kb.embedder import Embedder
 from kb.errors import EventKBError
 from kb.indexes import DenseIndex
 from kb.paths import BUNDLED_EVENT
+from kb import words as lexicons
 
 BUILD_FORMAT = 1
 SETTINGS = {"max_words": chunking.MAX_WORDS, "min_words": chunking.MIN_WORDS, "chunker": chunking.VERSION, "structure": structure_version,
@@ -154,6 +155,7 @@ def build_key(event: Event | None, sources: list[Source], embedder_name: str, in
         "store": store.FORMAT,
         "settings": SETTINGS,
         "embedder": embedder_name,
+        "words": lexicons.VERSION,
         "event": event.manifest_sha256 if event else None,
         "sources": sorted((s.spec.id, _file_sha256(s.path)) for s in sources),
     }
@@ -187,6 +189,17 @@ def _cached_vectors(home: Path, embedder_name: str) -> dict[str, np.ndarray]:
     except Exception:  # a damaged old build only costs us the cache
         return {}
     return {hashlib.sha1(t.encode()).hexdigest(): v for t, v in zip(texts, vectors)}
+
+
+def _cached_lexicon(home: Path, embedder_name: str) -> lexicons.Lexicon:
+    """The current build's words and their vectors, when the same embedder made them (else none)."""
+    build = store.current_build(home)
+    try:
+        if build is None or store.read_manifest(build).get("embedder", {}).get("name") != embedder_name:
+            return lexicons.Lexicon()
+        return lexicons.Lexicon.load(build)
+    except Exception:  # a damaged old build only costs us the cache
+        return lexicons.Lexicon()
 
 
 class _Progress:
@@ -325,6 +338,19 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild, prog
     vectors = np.vstack([cache[d] for d in digests]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
     timings["embed"] = time.perf_counter() - t0
 
+    # The passages' words, for bridging a question's words to a passage in another language (kb/words.py).
+    t0 = time.perf_counter()
+    previous = _cached_lexicon(home, embedder_name)
+    texts = [c.text for c in chunks]
+    new_words = len(set(w for t in texts for w in lexicons.vocabulary(t)) - set(previous.row))
+    if new_words and embedder is None:
+        log("Loading the embedding model")
+        embedder = load_embedder()
+    if new_words:
+        log(f"Embedding {new_words} words ({len(previous.words)} known)")
+    lexicon = lexicons.build(texts, embedder, previous)
+    timings["words"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
     manifest = {
         "format": BUILD_FORMAT,
@@ -339,13 +365,13 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild, prog
         "empty_pages": empty_pages,
         "counts": {"documents": len(loaded), "passages": len(chunks), "references": len(refs)},
     }
-    final = store.write_build(home, key[:16], _content(event, people, sources, loaded, chunks, refs, vectors), manifest)
+    final = store.write_build(home, key[:16], _content(event, people, sources, loaded, chunks, refs, vectors, lexicon), manifest)
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     return IngestResult("built", final, len(loaded), len(chunks), failures, empty_pages, timings, kept)
 
 
-def _content(event, people, sources, loaded, chunks, refs, vectors) -> store.BuildContent:
+def _content(event, people, sources, loaded, chunks, refs, vectors, lexicon) -> store.BuildContent:
     """What the store writes for this build, as rows."""
     people = [(p.name, p.role, p.organisation, p.title, p.initials, p.aliases) for p in people]
     ingested = {s.spec.id: (s, d) for s, d in loaded}
@@ -364,4 +390,4 @@ def _content(event, people, sources, loaded, chunks, refs, vectors) -> store.Bui
     passages = [(c.id, c.document, c.page, c.first_line, c.last_line, c.section, c.speaker, c.text, c.embed_text) for c in chunks]
     by_url = {spec.url: spec.id for spec in specs if spec.url}
     references = [(url, document, page, line, by_url.get(url), cited) for url, document, page, line, cited in refs]
-    return store.BuildContent(event.to_json() if event else None, people, documents, passages, references, vectors)
+    return store.BuildContent(event.to_json() if event else None, people, documents, passages, references, vectors, lexicon)

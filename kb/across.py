@@ -12,6 +12,7 @@ from kb.knowledge import CANDIDATES, Hit, KnowledgeBase, fuse, wordings
 from kb.query import event_glossary
 from kb.series import EventHome
 from kb.store import Passage
+from kb.words import Lexicon
 
 
 def open_all(events: list[EventHome], embedder: Embedder | None = None) -> list[tuple[str, KnowledgeBase]]:
@@ -43,6 +44,7 @@ class Across:
         self.fusion = kbs[0][1].fusion
         self.glossary = tuple(dict.fromkeys(line for _, kb in kbs for line in kb.glossary))
         self.people = _people(kbs)
+        self.lexicon = Lexicon.merged([kb.lexicon for _, kb in kbs])
         events = [{"id": e, "title": (kb.event or {}).get("title") or e, "date": (kb.event or {}).get("date")} for e, kb in kbs]
         self.event = {"id": "all", "title": "; ".join(e["title"] for e in events), "events": events}
         self.build = Path("+".join(kb.build.name for _, kb in kbs))  # what an answer's cache key and record name as its build

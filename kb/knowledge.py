@@ -16,6 +16,7 @@ from kb.indexes import DenseIndex, KeywordIndex, convex_fusion, reciprocal_rank_
 from kb.people import resolve
 from kb.query import event_glossary, keyword_concepts
 from kb.textnorm import fold
+from kb.words import Lexicon
 
 CANDIDATES = 50
 MODES = ("hybrid", "bm25", "dense")
@@ -88,6 +89,7 @@ class KnowledgeBase:
         self.event = json.loads(raw_event) if raw_event else None
         self.glossary = tuple((self.event or {}).get("glossary") or ())  # the event's own terms, added to the general glossary
         self.people = store.people(self.conn)
+        self.lexicon = Lexicon.load(build)
 
     @classmethod
     def open(cls, home: Path, embedder: Embedder | None = None, embedder_spec: str | None = None) -> "KnowledgeBase":

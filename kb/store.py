@@ -14,8 +14,12 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kb.words import Lexicon
 
 FORMAT = 1
 DB_FILE = "kb.sqlite"
@@ -180,6 +184,7 @@ class BuildContent:
     passages: list[tuple] = field(default_factory=list)  # id, document, page, line_start, line_end, section, speaker, text, embed_text
     references: list[tuple] = field(default_factory=list)  # url, document, page, line, target document, ids of the citing passages
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    lexicon: "Lexicon | None" = None  # the passages' words and their vectors (kb.words)
 
 
 def write_build(home: Path, name: str, content: BuildContent, manifest: dict) -> Path:
@@ -229,6 +234,8 @@ def _write_files(directory: Path, content: BuildContent) -> None:
     conn.close()
     DenseIndex.build(content.vectors).save(directory)
     KeywordIndex.build([p[8] for p in content.passages]).save(directory)
+    if content.lexicon is not None:
+        content.lexicon.save(directory)
 
 
 def _write_atomic(path: Path, text: str) -> None:

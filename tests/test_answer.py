@@ -386,7 +386,7 @@ def test_a_citation_highlights_the_sentence_the_answer_draws_from():
 
 def test_a_records_settings_given_back_answer_the_same_and_unknown_settings_are_refused(kb, tmp_path):
     record = answerer(kb, echo_first_source, tmp_path).ask(QUESTION)
-    assert set(record["settings"]) == {"k", "max_tokens", "word_budget", "similarity", "followup", "decline_at"}
+    assert set(record["settings"]) == {"k", "max_tokens", "word_budget", "similarity", "followup", "decline_at", "bridge_at"}
     again = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings=record["settings"]).ask(QUESTION)
     assert again["answer"] == record["answer"] and again["settings"] == record["settings"]
     narrow = Answerer(kb, FakeGenerator(echo_first_source), FakeMeter(), None, settings={"k": 1, "max_tokens": 3}).ask(QUESTION)

@@ -31,6 +31,7 @@ from kb.generator import Generator, Usage
 from kb.knowledge import Hit, KnowledgeBase
 from kb.language import detect
 from kb.answer.verify import REFUSAL, Similar, Sentence, complete_part, is_refusal
+from kb.words import BRIDGE_AT
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOKENS = 120  # one or two sentences
@@ -84,7 +85,7 @@ class Answerer:
 
     def __post_init__(self) -> None:
         defaults = {"k": K, "max_tokens": MAX_TOKENS, "word_budget": WORD_BUDGET, "similarity": ACROSS_SIMILARITY, "followup": self.followup,
-                    "decline_at": DECLINE_AT}
+                    "decline_at": DECLINE_AT, "bridge_at": BRIDGE_AT}
         unknown = sorted(set(self.settings) - set(defaults))
         if unknown:
             raise EventKBError(f"Unknown answer setting {unknown[0]!r}: use one of {', '.join(defaults)}.")
@@ -167,7 +168,8 @@ class Answerer:
             return
         read_retrieval = self.meter.start()
         run.read = Question.parse(run.question, run.language)
-        run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]))
+        run.hits, run.sources = gather(self.kb, run.read, run.also, int(self.settings["k"]), int(self.settings["word_budget"]),
+                                       float(self.settings["bridge_at"]))
         run.energy += read_retrieval()
         run.retrieval_ms = (time.perf_counter() - run.t0) * 1000
         try:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
+from kb.language import detect
 from kb.store import Passage
 from kb.textnorm import NOT_A_TITLE, QUESTION_WORDS, STOPWORDS, tokens, words
 
@@ -82,12 +83,16 @@ def _candidates(scored: list[tuple[float, int, str]]) -> list[tuple[float, int, 
     return scored[:1] + [c for c in scored[1:2] if c[0] >= 0.5 * scored[0][0]] if scored else []
 
 
-def select(question: Question, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES) -> list[Source]:
-    """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the question."""
-    own = set(question.own)
+def select(question: Question, passages: list[Passage], budget: int = WORD_BUDGET, max_sources: int = MAX_SOURCES,
+           bridge: Callable[[str], set[str]] | None = None) -> list[Source]:
+    """Numbered sources for the prompt: from each of the best passages, its sentences that share the most words with the
+    question; in a passage in another language, `bridge` gives the tokens of its words that stand for the question's."""
     picked: list[tuple[Passage, list[tuple[int, str]]]] = []
     used = 0
     for passage in passages[:max_sources]:
+        own = set(question.own)
+        if bridge is not None and detect(passage.text, default=question.language) != question.language:
+            own |= bridge(passage.text)
         sentences = [trim(s, own) for s in split_sentences(passage.text)]
         scored = sorted(((_score(s, own), i, s) for i, s in enumerate(sentences)), key=lambda t: (-t[0], t[1]))
         chosen: list[tuple[int, str]] = []
