@@ -150,7 +150,7 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
-    parser.add_argument("--batches", default="ii,a34", help="the bundled event's batch and the other events' (default ii,a34; hq+hr for two batches)")
+    parser.add_argument("--batches", default="ij,a35", help="the bundled event's batch and the other events' (default ij,a35; hq+hr for two batches)")
     parser.add_argument("--oracle", action="store_true", help="put the answering passage first (the ceiling with perfect retrieval)")
     parser.add_argument("--only", help="one event id")
     parser.add_argument("--repack", default="", help="1, 0 or 1,0: llama.cpp's weight repacking (default: $EVENTKB_REPACK)")

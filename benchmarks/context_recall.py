@@ -49,13 +49,13 @@ def recall(kb: KnowledgeBase, questions: list[dict], show: bool = False) -> dict
     return counts
 
 
-MEASURED = "hq+hr+hs+ht+hu+hv+hw+hx+hy+hz+ia+ib+ic+id+ie+if+ig+ih,a17+a17b+a18+a19+a20+a21+a22+a23+a24+a25+a26+a27+a28+a29+a30+a31+a32+a33"  # every batch measured up to ih/a33
+MEASURED = "hq+hr+hs+ht+hu+hv+hw+hx+hy+hz+ia+ib+ic+id+ie+if+ig+ih+ii,a17+a17b+a18+a19+a20+a21+a22+a23+a24+a25+a26+a27+a28+a29+a30+a31+a32+a33+a34"  # every batch measured up to ii/a34
 
 
 def parser_for(doc: str) -> argparse.ArgumentParser:
     """The options of the scripts that read the batches' questions against each event's knowledge base."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--batches", default=MEASURED, help="the bundled event's batches and the other events' (default: every batch measured up to ih/a33)")
+    parser.add_argument("--batches", default=MEASURED, help="the bundled event's batches and the other events' (default: every batch measured up to ii/a34)")
     parser.add_argument("--events", type=Path, default=ROOT.parent / "shared" / "events")
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "reports")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "compare-answers")
