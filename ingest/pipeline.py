@@ -205,11 +205,12 @@ def _cached_lexicon(home: Path, embedder_name: str) -> lexicons.Lexicon:
 class _Progress:
     """Prints "label: n/total" at most every few seconds, and tells `progress` every time."""
 
-    def __init__(self, label: str, log: Callable[[str], None], progress: Callable[[str, int, int], None], every: float = 3.0) -> None:
-        self.label, self.log, self.progress, self.every, self.last = label, log, progress, every, 0.0
+    def __init__(self, label: str, log: Callable[[str], None], progress: Callable[[str, int, int], None], every: float = 3.0,
+                 stage: str = "embed") -> None:
+        self.label, self.log, self.progress, self.every, self.last, self.stage = label, log, progress, every, 0.0, stage
 
     def __call__(self, done: int, total: int) -> None:
-        self.progress("embed", done, total)
+        self.progress(self.stage, done, total)
         now = time.monotonic()
         if done == total or now - self.last >= self.every:
             self.last = now
@@ -348,7 +349,7 @@ def _ingest_locked(paths, home, embedder_name, load_embedder, log, rebuild, prog
         embedder = load_embedder()
     if new_words:
         log(f"Embedding {new_words} words ({len(previous.words)} known)")
-    lexicon = lexicons.build(texts, embedder, previous)
+    lexicon = lexicons.build(texts, embedder, previous, progress=_Progress("words embedded", log, progress, stage="words"))
     timings["words"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

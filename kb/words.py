@@ -91,7 +91,8 @@ class Lexicon:
         return bridged
 
 
-def build(texts: list[str], embedder: Embedder | None, previous: Lexicon | None = None, progress=None) -> Lexicon:
+def build(texts: list[str], embedder: Embedder | None, previous: Lexicon | None = None,
+          progress: Callable[[int, int], None] | None = None) -> Lexicon:
     """The lexicon of the passages' texts: the words of the previous build keep their vectors, the others are embedded."""
     words = list(dict.fromkeys(w for text in texts for w in vocabulary(text)))
     known = previous.vectors_of(words) if previous is not None else {}

@@ -85,7 +85,10 @@ def test_ingest_keeps_the_passages_words_and_embeds_only_the_new_ones(kb_env, tm
     kb = KnowledgeBase.open(kb_env)
     assert kb.lexicon.words and json.loads((kb.build / WORDS_FILE).read_text(encoding="utf-8")) == kb.lexicon.words
     assert set(kb.lexicon.words) == {w for p in kb.passages for w in vocabulary(p.text)}
-    pipeline.ingest([notes], kb_env, FakeEmbedder.name, Counting, log=lambda m: None)
+    stages: list[tuple[str, int, int]] = []
+    pipeline.ingest([notes], kb_env, FakeEmbedder.name, Counting, log=lambda m: None, progress=lambda *step: stages.append(step))
+    stage, done, total = stages[-1]
+    assert stage == "words" and done == total >= 2  # the admin page's bar follows the words embedded too
     added = [t for t in embedders[-1].texts if t in vocabulary("Le zorglubium des quasibatteries vient du Chili.")]
     assert "zorglubium" in KnowledgeBase.open(kb_env).lexicon.row and "zorglubium" in added
     assert not set(embedders[-1].texts) & set(kb.lexicon.words)  # the words known already kept their vectors

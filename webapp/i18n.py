@@ -53,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
     "admin_ingest_button": {"fr": "Lancer l'indexation", "en": "Start the ingest"},
     "admin_stage_read": {"fr": "Lecture des documents", "en": "Reading the documents"},
     "admin_stage_embed": {"fr": "Calcul des vecteurs des passages", "en": "Embedding the passages"},
+    "admin_stage_words": {"fr": "Calcul des vecteurs des mots", "en": "Embedding the words"},
     "admin_done": {"fr": "Indexation terminée.", "en": "Ingest complete."},
     "admin_unchanged": {"fr": "Rien n'a changé depuis la dernière indexation.", "en": "Nothing changed since the last ingest."},
     "admin_failed": {"fr": "Échec : {m}", "en": "Failed: {m}"},

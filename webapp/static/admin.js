@@ -155,9 +155,10 @@ document.getElementById("ingest-button").addEventListener("click", async () => {
     let job = await call("POST", `/${encodeURIComponent(eventId)}/ingest`);
     bar.hidden = false;
     while (job.state === "running") {
-      // Reading is the first tenth of the bar, embedding the rest.
+      // Reading is the first tenth of the bar, embedding the passages the next two thirds, embedding new words the rest.
       const share = job.total ? job.done / job.total : 0;
-      bar.value = Math.round(job.stage === "read" ? 10 * share : 10 + 90 * share);
+      const [start, span] = { read: [0, 10], embed: [10, 65], words: [75, 25] }[job.stage] || [10, 90];
+      bar.value = Math.round(start + span * share);
       stage.textContent = `${words[job.stage] || job.stage} ${job.total ? `${job.done}/${job.total}` : ""}`;
       await new Promise((resolve) => setTimeout(resolve, 500));
       job = await call("GET", `/${encodeURIComponent(eventId)}/ingest`);
