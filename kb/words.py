@@ -79,7 +79,7 @@ class Lexicon:
 
         def bridged(text: str) -> set[str]:
             held = self.vectors_of(vocabulary(text))
-            if not asked or not held or least > 1.0:
+            if not asked or not held:
                 return set()
             if not cache:
                 cache.append(np.asarray(embedder.passages(asked, None), np.float32))
